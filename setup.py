@@ -7,8 +7,7 @@ import setuptools
 REQUIREMENTS = [
     line.strip()
     for line in (Path(__file__).parent / "requirements.txt").read_text().splitlines()
-    if line.strip() and not line.startswith("#") and line.split("=")[0].split(">")[0].split("<")[0]
-    not in {"pytest", "hypothesis", "ruff"}
+    if line.strip() and not line.startswith("#")
 ]
 
 setuptools.setup(
