@@ -1,0 +1,31 @@
+"""The one definition of the record format and dataset metadata, shared by builder and trainer."""
+
+from schemas.dataset_info import (
+    DATASET_INFO_FILE,
+    FAILURES_FILE,
+    FORMAT_VERSION,
+    LABELS_FILE,
+    SPLITS,
+    DatasetFormatError,
+    SpectrogramParams,
+    read_dataset_info,
+    read_labels,
+    shard_pattern,
+)
+from schemas.example import FEATURE_SPEC, make_example, parse_examples
+
+__all__ = [
+    "DATASET_INFO_FILE",
+    "FAILURES_FILE",
+    "FEATURE_SPEC",
+    "FORMAT_VERSION",
+    "LABELS_FILE",
+    "SPLITS",
+    "DatasetFormatError",
+    "SpectrogramParams",
+    "make_example",
+    "parse_examples",
+    "read_dataset_info",
+    "read_labels",
+    "shard_pattern",
+]
