@@ -1,5 +1,11 @@
 """The one definition of the record format and dataset metadata, shared by builder and trainer."""
 
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is first imported
+
+# ruff: noqa: E402
+
 from schemas.dataset_info import (
     DATASET_INFO_FILE,
     FAILURES_FILE,

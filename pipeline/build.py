@@ -1,0 +1,300 @@
+"""Build a spectrogram TFRecord dataset from bird recordings: `python -m pipeline.build --help`."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import math
+import os
+import sys
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+from pipeline import options as build_options
+from pipeline.audio import MissingToolError, check_ffmpeg
+from pipeline.catalog import LABEL_ORDER_RULE, Catalog, CatalogError, Recording, build_catalog
+from pipeline.process import (
+    EXAMPLES,
+    NAMESPACE,
+    SELECTION_REASONS,
+    ProcessRecording,
+    SummarizeOutcomes,
+    failure_outcome,
+    write_json,
+)
+from pipeline.split import SPLIT_RULE, assign_splits
+from schemas import DATASET_INFO_FILE, FAILURES_FILE, FORMAT_VERSION, LABELS_FILE, SPLITS
+
+SUMMARY_FILE = ".build-summary.json"
+_MP3_BYTES_PER_SECOND = 16_000  # 128 kbit/s: a guess of audio length from file size
+_EXAMPLE_OVERHEAD = 400  # bytes of an Example besides its pixels
+
+
+class BuildError(RuntimeError):
+    """A build that cannot start or did not produce a usable dataset."""
+
+
+def _prepare_output(output: str, overwrite: bool) -> None:
+    existing = FileSystems.match([f"{output}/*"])[0].metadata_list
+    if existing and not overwrite:
+        raise BuildError(
+            f"{output}: not empty ({len(existing)} files); pass --overwrite to replace it"
+        )
+    dataset_files = [m.path for m in existing if os.path.basename(m.path).startswith(
+        (*SPLITS, DATASET_INFO_FILE, LABELS_FILE, FAILURES_FILE, SUMMARY_FILE))]  # fmt: skip
+    if dataset_files:
+        FileSystems.delete(dataset_files)
+    if not FileSystems.exists(output):
+        FileSystems.mkdirs(output)
+
+
+def _shard_counts(opts: build_options.BuildOptions, recordings: list[Recording]) -> dict[str, int]:
+    """Shards per split: --num-shards for train, or enough for --shard-mb shards."""
+    if opts.num_shards:
+        return {s: max(1, math.ceil(opts.num_shards * opts.fractions[s] / opts.fractions["train"]))
+                if opts.fractions["train"] else opts.num_shards for s in SPLITS}  # fmt: skip
+    sizes = FileSystems.match([r.path for r in recordings])
+    seconds = (
+        sum(m.size_in_bytes for result in sizes for m in result.metadata_list)
+        / _MP3_BYTES_PER_SECOND
+    )
+    params = opts.spectrogram
+    example_bytes = params.frequency_rows * params.frames + _EXAMPLE_OVERHEAD
+    total_bytes = seconds / opts.snippets.seconds_per_snippet * example_bytes
+    return {
+        s: max(1, math.ceil(total_bytes * opts.fractions[s] / (opts.shard_mb * 1e6)))
+        for s in SPLITS
+    }
+
+
+def _runner_and_workers(beam_args: list[str], pipeline_options: PipelineOptions):
+    """The runner to use, and how many workers it runs locally (None: decided by the service).
+
+    A DirectRunner run goes to Beam's FnApiRunner on every core (multi_processing), which
+    unlike the default DirectRunner never tries to download the Prism runner.
+    """
+    runner = pipeline_options.view_as(StandardOptions).runner
+    if runner not in (None, "DirectRunner", "direct"):
+        return runner, None
+    direct = pipeline_options.view_as(DirectOptions)
+    if not any(a.startswith("--direct_running_mode") for a in beam_args):
+        direct.direct_running_mode = "multi_processing"
+    if not any(a.startswith("--direct_num_workers") for a in beam_args):
+        direct.direct_num_workers = os.cpu_count() or 1
+    if direct.direct_running_mode == "in_memory":
+        direct.direct_num_workers = 1
+    return FnApiRunner(), direct.direct_num_workers
+
+
+def _write_records(examples, output: str, compression: str, shards: dict[str, int]) -> None:
+    by_split = examples | "By split" >> beam.Partition(lambda e, _: SPLITS.index(e[0]), len(SPLITS))
+    suffix = ".tfrecord.gz" if compression == "gzip" else ".tfrecord"
+    compression_type = (
+        CompressionTypes.GZIP if compression == "gzip" else CompressionTypes.UNCOMPRESSED
+    )
+    for split, records in zip(SPLITS, by_split, strict=True):
+        _ = (
+            records
+            | f"{split} bytes" >> beam.Values()
+            | f"Write {split}"
+            >> beam.io.WriteToTFRecord(
+                f"{output}/{split}",
+                file_name_suffix=suffix,
+                num_shards=shards[split],
+                shard_name_template="-SSSSS-of-NNNNN",
+                compression_type=compression_type,
+            )  # fmt: skip
+        )
+
+
+def _construct(
+    pipeline: beam.Pipeline,
+    opts,
+    catalog: Catalog,
+    splits: dict[str, str],
+    needs_ffmpeg: bool,
+    shards,
+):
+    recordings = [(r, splits[r.recording_id]) for r in catalog.recordings]
+    processed = (
+        pipeline
+        | "Catalog" >> beam.Create(recordings, reshuffle=False)
+        | "Spread over workers" >> beam.Reshuffle()
+        | "Decode and cut"
+        >> beam.ParDo(
+            ProcessRecording(
+                opts.spectrogram, opts.snippets, catalog.labels, opts.min_seconds, needs_ffmpeg
+            )
+        ).with_outputs("outcomes", main=EXAMPLES)  # fmt: skip
+    )
+    _write_records(processed[EXAMPLES], opts.output, opts.compression, shards)
+    refused = pipeline | "Refused by catalog" >> beam.Create(
+        [failure_outcome(f) for f in catalog.failures]
+    )
+    outcomes = (processed.outcomes, refused) | "All outcomes" >> beam.Flatten()
+    _ = (
+        outcomes
+        | "Failures only" >> beam.Filter(lambda o: o["status"] == "failed")
+        | "As JSON lines" >> beam.Map(lambda o: json.dumps({k: o[k] for k in ("file", "reason", "detail")}, ensure_ascii=False))
+        | "Write failures" >> beam.io.WriteToText(f"{opts.output}/{FAILURES_FILE}", shard_name_template="", num_shards=1)
+    )  # fmt: skip
+    _ = (
+        outcomes
+        | "Summarize" >> beam.CombineGlobally(SummarizeOutcomes())
+        | "Write summary" >> beam.Map(write_json, f"{opts.output}/{SUMMARY_FILE}")
+    )
+
+
+def _counts(summary: dict, catalog: Catalog) -> dict:
+    per_species = {
+        species: {
+            kind: {s: summary[kind].get(s, {}).get(species, 0) for s in SPLITS}
+            for kind in ("recordings", "examples")
+        }
+        for species in catalog.labels
+    }
+    failures = summary["failures"]
+    return {
+        "input_files": catalog.input_files,
+        "recordings": {s: sum(summary["recordings"].get(s, {}).values()) for s in SPLITS},
+        "examples": {s: sum(summary["examples"].get(s, {}).values()) for s in SPLITS},
+        "per_species": per_species,
+        "failures": failures,
+        "failed_files": sum(n for reason, n in failures.items() if reason != "missing_file"),
+        "metadata_rows_without_file": failures.get("missing_file", 0),
+        "recovered_with_ffmpeg": summary["decoders"].get("ffmpeg-salvage", 0),
+        "decoders": summary["decoders"],
+    }
+
+
+def _dataset_info(
+    opts, catalog: Catalog, counts: dict, shards: dict, workers, argv, complete: bool
+) -> dict:
+    params = opts.spectrogram
+    return {
+        "format_version": FORMAT_VERSION,
+        "complete": complete,
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": ["python", "-m", "pipeline.build", *argv],
+        "input": {"input": opts.input, "metadata": opts.metadata, "layout": opts.layout},
+        "spectrogram": params.to_dict(),
+        "image": {"height": params.frequency_rows, "width": params.frames},
+        "snippets": {**opts.snippets.to_dict(), "min_seconds": opts.min_seconds},
+        "selections": {
+            "types": list(opts.selections.types),
+            "min_recordings": opts.selections.min_recordings,
+            "top_species": opts.selections.top_species,
+            "kept_types": catalog.kept_types,
+        },
+        "labels": {"file": LABELS_FILE, "count": len(catalog.labels), "order": LABEL_ORDER_RULE},
+        "split": {"fractions": opts.fractions, "seed": opts.seed, "rule": SPLIT_RULE},
+        "compression": "GZIP" if opts.compression == "gzip" else "NONE",
+        "shards": shards,
+        "workers": workers,
+        "counts": counts,
+    }
+
+
+def _metrics_table(result) -> list[tuple[str, int]]:
+    counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
+    values = {}
+    for counter in counters:
+        value = counter.committed if counter.committed is not None else counter.attempted
+        values[counter.key.metric.name] = values.get(counter.key.metric.name, 0) + (value or 0)
+    return sorted(values.items())
+
+
+def _print_summary(output: str, info: dict, metrics: list[tuple[str, int]]) -> None:
+    counts = info["counts"]
+    print(f"\nDataset {'written to' if info['complete'] else 'NOT complete in'} {output}")
+    print(f"  {info['labels']['count']} species, {info['image']['height']}x{info['image']['width']} "
+          f"uint8 spectrograms, compression {info['compression']}, workers {info['workers'] or 'service'}")  # fmt: skip
+    print(f"  {'split':<12}{'recordings':>12}{'examples':>10}{'shards':>8}")
+    for split in SPLITS:
+        print(
+            f"  {split:<12}{counts['recordings'][split]:>12}{counts['examples'][split]:>10}{info['shards'][split]:>8}"
+        )
+    print(f"  input files {counts['input_files']}, without examples {counts['failed_files']}"
+          f" (see {FAILURES_FILE}), recovered with ffmpeg {counts['recovered_with_ffmpeg']}")  # fmt: skip
+    for reason, count in counts["failures"].items():
+        print(f"    {reason:<28}{count:>6}")
+    print("  Beam counters: " + ", ".join(f"{name} {value}" for name, value in metrics))
+
+
+def run(argv: list[str] | None = None) -> dict:
+    """Builds a dataset; returns its dataset.json content. Raises BuildError, CatalogError."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    opts, beam_args = build_options.parse(argv)
+    if opts.input is None:
+        from pipeline.demo_corpus import default_cache_dir, generate_corpus
+
+        corpus = generate_corpus(default_cache_dir())
+        opts = build_options.with_demo_corpus(
+            opts, corpus, overwrite=opts.output == build_options.DEFAULT_OUTPUT
+        )
+        print(f"Demo corpus: {corpus}")
+    _prepare_output(opts.output, opts.overwrite)
+    catalog = build_catalog(opts.input, opts.layout, opts.metadata, opts.selections)
+    splits = assign_splits(
+        ((r.recording_id, r.species) for r in catalog.recordings), opts.fractions, opts.seed
+    )
+    needs_ffmpeg = any(not r.path.lower().endswith(".mp3") for r in catalog.recordings)
+    pipeline_options = PipelineOptions(beam_args)
+    runner, workers = _runner_and_workers(beam_args, pipeline_options)
+    if needs_ffmpeg and workers:
+        check_ffmpeg()
+    with FileSystems.create(f"{opts.output}/{LABELS_FILE}") as f:
+        f.write("".join(f"{label}\n" for label in catalog.labels).encode("utf-8"))
+    shards = _shard_counts(opts, catalog.recordings)
+    pipeline = beam.Pipeline(runner=runner, options=pipeline_options)
+    _construct(pipeline, opts, catalog, splits, needs_ffmpeg, shards)
+    try:
+        result = pipeline.run()
+        result.wait_until_finish()
+    except Exception as error:  # noqa: BLE001 - Beam wraps worker errors in many types
+        lines = [line for line in str(error).splitlines() if line.strip()]
+        raise BuildError(
+            f"the Beam job failed: {lines[-1] if lines else type(error).__name__}"
+        ) from error
+    summary_path = f"{opts.output}/{SUMMARY_FILE}"
+    with FileSystems.open(summary_path) as f:
+        summary = json.load(f)
+    FileSystems.delete([summary_path])
+    counts = _counts(summary, catalog)
+    refused = sum(n for reason, n in counts["failures"].items() if reason not in SELECTION_REASONS)
+    fraction = refused / max(1, counts["input_files"])
+    problem = None
+    if not sum(counts["examples"].values()):
+        problem = "no examples were written"
+    elif fraction > opts.max_failure_fraction:
+        problem = (f"{refused} of {counts['input_files']} input files failed ({fraction:.0%}), more than "
+                   f"--max-failure-fraction {opts.max_failure_fraction:.0%}; see {opts.output}/{FAILURES_FILE}")  # fmt: skip
+    info = _dataset_info(opts, catalog, counts, shards, workers, argv, complete=problem is None)
+    if problem:
+        info["error"] = problem
+    write_json(info, f"{opts.output}/{DATASET_INFO_FILE}")
+    _print_summary(opts.output, info, _metrics_table(result))
+    if problem:
+        raise BuildError(problem)
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry: one line on stderr and exit status 1 when the build fails."""
+    logging.getLogger().setLevel(logging.ERROR)
+    try:
+        run(argv)
+    except (BuildError, CatalogError, MissingToolError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,293 @@
+"""Finding recordings and their species in the three input layouts, and applying selections."""
+
+from __future__ import annotations
+
+import collections
+import csv
+import dataclasses
+import io
+import json
+import posixpath
+import re
+from collections.abc import Iterable
+
+from apache_beam.io.filesystems import FileSystems
+
+AUDIO_EXTENSIONS = (
+    ".mp3",
+    ".wav",
+    ".flac",
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".m4a",
+    ".aac",
+    ".aif",
+    ".aiff",
+)
+LAYOUTS = ("folders", "csv", "master-set")
+LABEL_ORDER_RULE = "most recordings first (after selections), ties by species name"
+
+# Metadata columns, xeno-canto's names first; the first present one wins.
+_FILE_COLUMNS = ("file-name", "file_name", "filename", "file", "path")
+_SPECIES_COLUMNS = ("species", "en")
+_ID_COLUMNS = ("id", "recording_id")
+_TYPE_COLUMNS = ("type", "sound_type")
+_QUALITY_COLUMNS = ("q", "quality")
+_LICENSE_COLUMNS = ("lic", "license")
+_MASTER_SET_NAME = re.compile(
+    r"^(?P<species>.+?) (?P<number>\d+) (?P<state>[A-Z]{2}) (?P<type>[^.]+)\.[A-Za-z0-9]+$"
+)
+
+
+class CatalogError(ValueError):
+    """An input that makes the whole job meaningless (no files, unusable metadata)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Recording:
+    """One input recording and what is known of it before decoding."""
+
+    recording_id: str
+    path: str
+    source_file: str
+    species: str
+    sound_type: str = ""
+    license: str = ""
+    quality: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    """An input file that produced no examples, and why."""
+
+    file: str
+    reason: str
+    detail: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Selections:
+    """Which recordings and species to keep (the seed: songs, >= 6 recordings, top 48 species)."""
+
+    types: tuple[str, ...] = ("song",)
+    min_recordings: int = 6
+    top_species: int = 48
+
+
+@dataclasses.dataclass
+class Catalog:
+    """Recordings kept, input files refused or filtered out, and the label order."""
+
+    recordings: list[Recording]
+    failures: list[Failure]
+    labels: list[str]
+    input_files: int
+    kept_types: dict[str, int]
+
+
+def _root_and_pattern(input_path: str) -> tuple[str, str]:
+    if any(char in input_path for char in "*?["):
+        root = input_path[: min(input_path.index(c) for c in "*?[" if c in input_path)]
+        return root.rsplit("/", 1)[0], input_path
+    root = input_path.rstrip("/")
+    return root, f"{root}/**"
+
+
+def list_audio_files(input_path: str) -> tuple[str, list[str]]:
+    """(root, sorted audio file paths) of a folder or glob, on any Beam filesystem."""
+    root, pattern = _root_and_pattern(input_path)
+    metadata = FileSystems.match([pattern])[0].metadata_list
+    paths = sorted(m.path for m in metadata if m.path.lower().endswith(AUDIO_EXTENSIONS))
+    if not paths:
+        raise CatalogError(f"{input_path}: no audio files found ({', '.join(AUDIO_EXTENSIONS)})")
+    return root, paths
+
+
+def _relative(root: str, path: str) -> str:
+    return posixpath.relpath(path.replace("\\", "/"), root.replace("\\", "/")) if root else path
+
+
+def _first(row: dict[str, str], columns: Iterable[str]) -> str:
+    return next((row[c].strip() for c in columns if row.get(c) and row[c].strip()), "")
+
+
+def read_metadata(path: str) -> list[dict[str, str]]:
+    """Rows of a metadata CSV, or of the JSON pages xeno-canto's API returns (glob allowed)."""
+    matches = FileSystems.match([path])[0].metadata_list
+    if not matches:
+        raise CatalogError(f"{path}: metadata file not found")
+    rows: list[dict[str, str]] = []
+    for match in sorted(matches, key=lambda m: m.path):
+        with FileSystems.open(match.path, compression_type="uncompressed") as f:
+            text = f.read().decode("utf-8-sig")
+        if match.path.lower().endswith(".json"):
+            try:
+                page = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise CatalogError(f"{match.path}: not valid JSON ({error})") from None
+            records = page.get("recordings", page) if isinstance(page, dict) else page
+            rows += [{k: "" if v is None else str(v) for k, v in r.items()} for r in records]
+        else:
+            rows += list(csv.DictReader(io.StringIO(text)))
+    return rows
+
+
+def _check_columns(rows: list[dict[str, str]], path: str) -> None:
+    columns = set(rows[0]) if rows else set()
+    if not rows:
+        raise CatalogError(f"{path}: the metadata has no rows")
+    if not columns & set(_FILE_COLUMNS):
+        raise CatalogError(f"{path}: no file column (one of {', '.join(_FILE_COLUMNS)})")
+    if not columns & set(_SPECIES_COLUMNS) and not {"gen", "sp"} <= columns:
+        raise CatalogError(f"{path}: no species column (species, en, or gen and sp)")
+
+
+def _species_of(row: dict[str, str]) -> str:
+    species = _first(row, _SPECIES_COLUMNS)
+    if not species and row.get("gen", "").strip() and row.get("sp", "").strip():
+        species = f"{row['gen'].strip()} {row['sp'].strip()}"
+    return species
+
+
+def catalog_from_csv(
+    input_path: str, metadata_path: str
+) -> tuple[list[Recording], list[Failure], int]:
+    """Recordings named by a metadata file; rows and files that do not match become failures."""
+    rows = read_metadata(metadata_path)
+    _check_columns(rows, metadata_path)
+    root, paths = list_audio_files(input_path)
+    by_relative = {_relative(root, p): p for p in paths}
+    recordings, failures, seen_ids, used = [], [], set(), set()
+    for row in rows:
+        name = _first(row, _FILE_COLUMNS)
+        recording_id = _first(row, _ID_COLUMNS) or name
+        species = _species_of(row)
+        if not name:
+            failures.append(Failure(f"(row id {recording_id})", "missing_file", "no file name"))
+        elif name not in by_relative:
+            failures.append(Failure(name, "missing_file", "named in the metadata but not found"))
+        elif not species:
+            failures.append(Failure(name, "unknown_species", "species left blank"))
+            used.add(name)
+        elif recording_id in seen_ids or name in used:
+            failures.append(Failure(name, "duplicate", f"recording id {recording_id} seen before"))
+        else:
+            seen_ids.add(recording_id)
+            used.add(name)
+            recordings.append(
+                Recording(
+                    recording_id,
+                    by_relative[name],
+                    name,
+                    species,
+                    _first(row, _TYPE_COLUMNS),
+                    _first(row, _LICENSE_COLUMNS),
+                    _first(row, _QUALITY_COLUMNS),
+                )  # fmt: skip
+            )
+    failures += [
+        Failure(name, "unknown_species", "not named in the metadata")
+        for name in by_relative
+        if name not in used
+    ]
+    return recordings, failures, len(by_relative)
+
+
+def catalog_from_folders(input_path: str) -> tuple[list[Recording], list[Failure], int]:
+    """Recordings of `<root>/<species>/<file>`; the species is the folder's name."""
+    root, paths = list_audio_files(input_path)
+    recordings, failures = [], []
+    for path in paths:
+        relative = _relative(root, path)
+        parts = relative.split("/")
+        if len(parts) < 2:
+            failures.append(Failure(relative, "unknown_species", "not inside a species folder"))
+        else:
+            recordings.append(Recording(relative, path, relative, parts[-2]))
+    return recordings, failures, len(paths)
+
+
+def catalog_from_master_set(input_path: str) -> tuple[list[Recording], list[Failure], int]:
+    """Recordings named like the Cornell Master Set: `Acadian Flycatcher 2 MA Song.mp3`."""
+    root, paths = list_audio_files(input_path)
+    recordings, failures = [], []
+    for path in paths:
+        relative = _relative(root, path)
+        match = _MASTER_SET_NAME.match(posixpath.basename(relative))
+        if match is None:
+            failures.append(Failure(relative, "unknown_species", "name is not 'Species N ST Type'"))
+        else:
+            recordings.append(
+                Recording(relative, path, relative, match["species"], match["type"].lower())
+            )
+    return recordings, failures, len(paths)
+
+
+def type_words(sound_type: str) -> set[str]:
+    """Words of a free-text xeno-canto type field: 'call, song' and 'song?' hold 'song'."""
+    return set(re.findall(r"[^\W\d_]+", sound_type.lower()))
+
+
+def apply_selections(
+    recordings: list[Recording], selections: Selections
+) -> tuple[list[Recording], list[Failure], list[str], dict[str, int]]:
+    """(kept recordings, filtered-out failures, labels, kept type strings with counts).
+
+    Recordings without a sound type (folder layout) pass the type selection.
+    """
+    wanted = {word.lower() for word in selections.types}
+    failures = []
+    typed = []
+    for recording in recordings:
+        if wanted and recording.sound_type and not wanted & type_words(recording.sound_type):
+            failures.append(Failure(recording.source_file, "filtered_type",
+                                    f"sound type {recording.sound_type!r} not in {sorted(wanted)}"))  # fmt: skip
+        else:
+            typed.append(recording)
+    counts = collections.Counter(r.species for r in typed)
+    ranked = sorted(counts, key=lambda species: (-counts[species], species))
+    labels = [s for s in ranked if counts[s] >= selections.min_recordings]
+    if selections.top_species:
+        labels = labels[: selections.top_species]
+    kept_species = set(labels)
+    kept = []
+    for recording in typed:
+        if recording.species in kept_species:
+            kept.append(recording)
+        elif counts[recording.species] < selections.min_recordings:
+            failures.append(Failure(recording.source_file, "filtered_min_recordings",
+                                    f"{recording.species!r} has {counts[recording.species]} recordings, "
+                                    f"fewer than {selections.min_recordings}"))  # fmt: skip
+        else:
+            failures.append(Failure(recording.source_file, "filtered_top_species",
+                                    f"{recording.species!r} is not among the top "
+                                    f"{selections.top_species} species"))  # fmt: skip
+    kept_types = collections.Counter(r.sound_type for r in kept)
+    return kept, failures, labels, dict(sorted(kept_types.items()))
+
+
+def build_catalog(
+    input_path: str, layout: str, metadata_path: str | None, selections: Selections
+) -> Catalog:
+    """Discovers the recordings of `input_path` and applies the selections."""
+    if layout == "csv":
+        if not metadata_path:
+            raise CatalogError("--layout csv needs --metadata FILE")
+        recordings, failures, input_files = catalog_from_csv(input_path, metadata_path)
+    elif layout == "folders":
+        recordings, failures, input_files = catalog_from_folders(input_path)
+    elif layout == "master-set":
+        recordings, failures, input_files = catalog_from_master_set(input_path)
+    else:
+        raise CatalogError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
+    kept, filtered, labels, kept_types = apply_selections(recordings, selections)
+    if not labels:
+        raise CatalogError(
+            f"{input_path}: no species left after the selections ({len(recordings)} recordings; "
+            f"types {list(selections.types)}, at least {selections.min_recordings} recordings each)"
+        )
+    return Catalog(kept, failures + filtered, labels, input_files, kept_types)

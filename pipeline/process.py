@@ -1,0 +1,181 @@
+"""The Beam transforms of one recording: decode, choose snippets, spectrograms, Examples."""
+
+from __future__ import annotations
+
+import collections
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from pipeline.audio import AudioError, check_ffmpeg, load_audio
+from pipeline.catalog import Failure, Recording
+from pipeline.snippets import SnippetSelection, choose_snippets
+from pipeline.spectrogram import spectrogram
+from schemas import SPLITS, SpectrogramParams, make_example
+
+EXAMPLES = "examples"
+NAMESPACE = "birdsong"
+SILENCE_PEAK = 1e-4  # -80 dBFS: below this everywhere, a recording holds nothing to learn
+_BATCH = 16  # snippets per spectrogram call: vectorised, yet small in memory
+
+# Failure reasons that are deliberate choices of the user rather than bad input.
+SELECTION_REASONS = ("filtered_type", "filtered_min_recordings", "filtered_top_species")
+
+
+def failure_outcome(failure: Failure) -> dict[str, Any]:
+    """The outcome record of an input file that produced no examples."""
+    return {
+        "status": "failed",
+        "file": failure.file,
+        "reason": failure.reason,
+        "detail": failure.detail,
+    }
+
+
+class ProcessRecording(beam.DoFn):
+    """(Recording, split) -> (split, serialized Example) per snippet; one outcome per file.
+
+    Every recording yields exactly one record on the "outcomes" output: what it gave, or why
+    it gave nothing. Bad input never raises; a missing ffmpeg fails the worker at setup.
+    """
+
+    def __init__(
+        self,
+        params: SpectrogramParams,
+        selection: SnippetSelection,
+        labels: list[str],
+        min_seconds: float,
+        needs_ffmpeg: bool,
+    ) -> None:
+        self._params = params
+        self._selection = selection
+        self._label_of = {species: index for index, species in enumerate(labels)}
+        self._min_seconds = min_seconds
+        self._needs_ffmpeg = needs_ffmpeg
+        self._read = Metrics.counter(NAMESPACE, "recordings_read")
+        self._decoded = Metrics.counter(NAMESPACE, "recordings_decoded")
+        self._failed = Metrics.counter(NAMESPACE, "recordings_failed")
+        self._salvaged = Metrics.counter(NAMESPACE, "recovered_with_ffmpeg")
+        self._written = {split: Metrics.counter(NAMESPACE, f"snippets_{split}") for split in SPLITS}
+
+    def setup(self) -> None:
+        if self._needs_ffmpeg:
+            check_ffmpeg()
+
+    def process(self, element: tuple[Recording, str]) -> Iterator[Any]:
+        recording, split = element
+        self._read.inc()
+        try:
+            examples, decoder = self._examples(recording)
+        except AudioError as error:
+            self._failed.inc()
+            yield beam.pvalue.TaggedOutput(
+                "outcomes",
+                failure_outcome(Failure(recording.source_file, error.reason, error.detail)),
+            )
+            return
+        except Exception as error:  # noqa: BLE001 - one bad recording never kills the job
+            self._failed.inc()
+            detail = f"{type(error).__name__}: {error}".splitlines()[0]
+            yield beam.pvalue.TaggedOutput(
+                "outcomes", failure_outcome(Failure(recording.source_file, "error", detail))
+            )
+            return
+        self._decoded.inc()
+        if decoder == "ffmpeg-salvage":
+            self._salvaged.inc()
+        self._written[split].inc(len(examples))
+        for example in examples:
+            yield split, example
+        yield beam.pvalue.TaggedOutput(
+            "outcomes",
+            {"status": "ok", "file": recording.source_file, "split": split,
+             "species": recording.species, "examples": len(examples), "decoder": decoder},
+        )  # fmt: skip
+
+    def _examples(self, recording: Recording) -> tuple[list[bytes], str]:
+        params = self._params
+        audio = load_audio(recording.path, params.sample_rate)
+        if audio.seconds < self._min_seconds:
+            raise AudioError(
+                "too_short", f"{audio.seconds:.2f} s, under --min-seconds {self._min_seconds}"
+            )
+        samples = audio.samples
+        if not len(samples) or np.abs(samples).max() < SILENCE_PEAK:
+            raise AudioError("silent", "no sound above -80 dBFS")
+        starts = choose_snippets(
+            samples, params.sample_rate, params.snippet_samples, params.hop, self._selection
+        )
+        if len(samples) < params.snippet_samples:
+            samples = np.pad(samples, (0, params.snippet_samples - len(samples)))
+        examples = []
+        for first in range(0, len(starts), _BATCH):
+            batch = starts[first : first + _BATCH]
+            images = spectrogram(
+                np.stack([samples[s : s + params.snippet_samples] for s in batch]), params
+            )
+            for offset, (start, image) in enumerate(zip(batch, images, strict=True)):
+                example = make_example(
+                    image,
+                    label=self._label_of[recording.species],
+                    species=recording.species,
+                    recording_id=recording.recording_id,
+                    snippet_index=first + offset,
+                    start_seconds=start / params.sample_rate,
+                    source_file=recording.source_file,
+                    sound_type=recording.sound_type,
+                    license=recording.license,
+                    quality=recording.quality,
+                )
+                examples.append(example.SerializeToString())
+        return examples, audio.decoder
+
+
+class SummarizeOutcomes(beam.CombineFn):
+    """Counts of recordings and examples per split and species, and failures per reason."""
+
+    def create_accumulator(self) -> dict[str, collections.Counter]:
+        return {"recordings": collections.Counter(), "examples": collections.Counter(),
+                "failures": collections.Counter(), "decoders": collections.Counter()}  # fmt: skip
+
+    def add_input(self, accumulator, outcome: dict[str, Any]):
+        if outcome["status"] == "ok":
+            key = (outcome["split"], outcome["species"])
+            accumulator["recordings"][key] += 1
+            accumulator["examples"][key] += outcome["examples"]
+            accumulator["decoders"][outcome["decoder"]] += 1
+        else:
+            accumulator["failures"][outcome["reason"]] += 1
+        return accumulator
+
+    def merge_accumulators(self, accumulators):
+        merged = self.create_accumulator()
+        for accumulator in accumulators:
+            for name, counter in accumulator.items():
+                merged[name].update(counter)
+        return merged
+
+    def extract_output(self, accumulator) -> dict[str, Any]:
+        def nested(counter: collections.Counter) -> dict[str, dict[str, int]]:
+            table: dict[str, dict[str, int]] = collections.defaultdict(dict)
+            for (split, species), count in sorted(counter.items()):
+                table[split][species] = count
+            return dict(table)
+
+        return {
+            "recordings": nested(accumulator["recordings"]),
+            "examples": nested(accumulator["examples"]),
+            "failures": dict(sorted(accumulator["failures"].items())),
+            "decoders": dict(sorted(accumulator["decoders"].items())),
+        }
+
+
+def write_json(value: Any, path: str) -> None:
+    """Writes `value` as JSON to any Beam filesystem."""
+    with FileSystems.create(path, mime_type="application/json") as f:
+        f.write(json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8"))
