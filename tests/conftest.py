@@ -1,0 +1,43 @@
+"""Shared fixtures: a small generated corpus and a dataset really built by the pipeline."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SMALL_CORPUS = {
+    "species": 3,
+    "recordings_per_species": 5,
+    "min_seconds": 6.0,
+    "max_seconds": 12.0,
+    "calls_per_species": 1,
+}
+
+
+@pytest.fixture(scope="session")
+def small_corpus(tmp_path_factory) -> str:
+    """A generated corpus of 3 species x 5 songs (+1 call each) as mp3, with metadata.csv."""
+    from pipeline.demo_corpus import generate_corpus
+
+    return str(generate_corpus(tmp_path_factory.mktemp("corpus"), seed=1, **SMALL_CORPUS))
+
+
+def build_args(corpus: str, output: str, *extra: str) -> list[str]:
+    """pipeline.build flags for a quick in-process build of a generated corpus."""
+    return [
+        "--input", f"{corpus}/audio", "--metadata", f"{corpus}/metadata.csv", "--output", output,
+        "--min-recordings", "3", "--direct_running_mode", "in_memory", *extra,
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def small_dataset(small_corpus, tmp_path_factory) -> str:
+    """A dataset built by pipeline.build from the small corpus (default spectrogram shape)."""
+    from pipeline.build import run
+
+    output = str(tmp_path_factory.mktemp("dataset"))
+    run(build_args(small_corpus, output, "--overwrite"))
+    return output

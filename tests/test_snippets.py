@@ -1,0 +1,67 @@
+"""Snippet selection: the loudest song bouts, never the silence between them."""
+
+import numpy as np
+
+from pipeline.snippets import SnippetSelection, block_energies, choose_snippets, loudest_windows
+
+RATE = 22050
+SNIPPET = 4 * RATE
+HOP = 256
+
+
+def bouts(seconds: float, loud: list[tuple[float, float]], seed: int = 0) -> np.ndarray:
+    """Faint noise with loud tonal bouts at the given (start, end) seconds."""
+    rng = np.random.default_rng(seed)
+    samples = 0.001 * rng.standard_normal(round(seconds * RATE)).astype(np.float32)
+    for start, end in loud:
+        t = np.arange(round((end - start) * RATE)) / RATE
+        samples[round(start * RATE) : round(start * RATE) + len(t)] += 0.5 * np.sin(
+            2 * np.pi * 4000 * t
+        )
+    return samples
+
+
+def test_picks_the_bouts_not_the_silence():
+    samples = bouts(60, [(10, 13), (40, 43.5)])
+    starts = choose_snippets(samples, RATE, SNIPPET, HOP, SnippetSelection())
+    assert len(starts) == 2
+    for start, (bout_start, bout_end) in zip(starts, [(10, 13), (40, 43.5)], strict=True):
+        assert start / RATE <= bout_start and (start + SNIPPET) / RATE >= bout_end
+
+
+def test_stops_below_the_cutoff_and_respects_the_caps():
+    samples = bouts(60, [(5, 8), (20, 23), (35, 38)])
+    assert len(choose_snippets(samples, RATE, SNIPPET, HOP, SnippetSelection())) == 3
+    capped = SnippetSelection(max_per_recording=2)
+    assert len(choose_snippets(samples, RATE, SNIPPET, HOP, capped)) == 2
+    short = bouts(9, [(0.5, 3), (5, 8)])  # 9 s of audio: at most 3 snippets (one per 3 s)
+    assert len(choose_snippets(short, RATE, SNIPPET, HOP, SnippetSelection(cutoff=0.0))) <= 3
+
+
+def test_short_recording_gives_one_padded_snippet():
+    assert choose_snippets(bouts(2, [(0.5, 1.5)]), RATE, SNIPPET, HOP, SnippetSelection()) == [0]
+
+
+def test_uniform_windows_with_overlap():
+    samples = bouts(20, [])
+    starts = choose_snippets(samples, RATE, SNIPPET, HOP, SnippetSelection("uniform", overlap=0.5))
+    assert starts == list(range(0, len(samples) - SNIPPET + 1, SNIPPET // 2))
+
+
+def test_vectorised_search_equals_brute_force():
+    rng = np.random.default_rng(3)
+    energies = rng.random(400) ** 4
+    window, weights = 40, 1 - ((np.arange(40) - 19.5) / 20.5) ** 2
+    expected, work = [], energies.copy()
+    while len(expected) < 5:
+        scores = [
+            float(np.dot(work[i : i + window], weights)) for i in range(len(work) - window + 1)
+        ]
+        expected.append(int(np.argmax(scores)))
+        work[expected[-1] : expected[-1] + window] = 0
+    assert loudest_windows(energies, window, 0.0, 5) == expected
+
+
+def test_block_energies():
+    samples = np.arange(10, dtype=np.float32)
+    np.testing.assert_allclose(block_energies(samples, 4), [0 + 1 + 4 + 9, 16 + 25 + 36 + 49])
