@@ -89,6 +89,10 @@ def _runner_and_workers(beam_args: list[str], pipeline_options: PipelineOptions)
         direct.direct_num_workers = os.cpu_count() or 1
     if direct.direct_running_mode == "in_memory":
         direct.direct_num_workers = 1
+    else:  # worker processes log at INFO unless told otherwise through the environment
+        os.environ.setdefault(
+            "PIPELINE_OPTIONS", json.dumps({"default_sdk_harness_log_level": "WARNING"})
+        )
     return FnApiRunner(), direct.direct_num_workers
 
 

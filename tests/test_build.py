@@ -1,0 +1,149 @@
+"""End-to-end builds on the DirectRunner, read back through tf.data."""
+
+from __future__ import annotations
+
+import collections
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.build import BuildError, main, run
+from schemas import SPLITS, read_dataset_info, read_labels
+from tests.conftest import build_args
+from tests.datasets import failures, read_all, split_of_recordings
+
+
+def corpus_rows(corpus: str) -> list[dict[str, str]]:
+    with open(f"{corpus}/metadata.csv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_examples_parse_with_the_schema(small_dataset):
+    info = read_dataset_info(small_dataset)
+    labels = read_labels(small_dataset)
+    assert info["image"] == {"height": 224, "width": 343}
+    for split, examples in read_all(small_dataset).items():
+        assert examples, split
+        for example in examples:
+            assert example["spectrogram"].dtype == np.uint8
+            assert example["spectrogram"].shape == (224, 343)
+            assert labels[example["label"]] == example["species"].decode()
+            assert example["sound_type"] and example["license"].startswith(b"//creativecommons.org")
+            assert example["source_file"].decode().endswith(".mp3")
+
+
+def test_split_by_recording_with_every_species_everywhere(small_dataset):
+    assignment = split_of_recordings(small_dataset)  # asserts no recording is in two splits
+    info = read_dataset_info(small_dataset)
+    for species, counts in info["counts"]["per_species"].items():
+        assert all(counts["recordings"][split] >= 1 for split in SPLITS), species
+    assert collections.Counter(assignment.values()) == info["counts"]["recordings"]
+
+
+def test_counts_add_up(small_dataset, small_corpus):
+    info = read_dataset_info(small_dataset)
+    counts = info["counts"]
+    examples = read_all(small_dataset)
+    assert {s: len(examples[s]) for s in SPLITS} == counts["examples"]
+    for species, per in counts["per_species"].items():
+        for split in SPLITS:
+            assert per["examples"][split] == sum(
+                e["species"].decode() == species for e in examples[split]
+            )
+    audio_files = len(list(Path(small_corpus, "audio").glob("*.mp3")))
+    assert counts["input_files"] == audio_files
+    assert sum(counts["recordings"].values()) + counts["failed_files"] == audio_files
+    assert len(failures(small_dataset)) == sum(counts["failures"].values())
+
+
+def test_song_selection_filters_calls(small_dataset, small_corpus):
+    calls = {r["file-name"] for r in corpus_rows(small_corpus) if r["type"] == "call"}
+    filtered = {f["file"] for f in failures(small_dataset) if f["reason"] == "filtered_type"}
+    assert calls and filtered == calls
+    assert all(
+        "song" in kept for kept in read_dataset_info(small_dataset)["selections"]["kept_types"]
+    )
+
+
+def test_runners_agree(small_dataset, small_corpus, tmp_path):
+    args = build_args(small_corpus, str(tmp_path / "mp"))
+    args[args.index("in_memory")] = "multi_processing"
+    info = run([*args, "--direct_num_workers", "2"])
+    assert info["workers"] == 2
+    assert (
+        Path(tmp_path / "mp/labels.txt").read_bytes()
+        == Path(small_dataset, "labels.txt").read_bytes()
+    )
+    assert split_of_recordings(str(tmp_path / "mp")) == split_of_recordings(small_dataset)
+    assert info["counts"] == read_dataset_info(small_dataset)["counts"]
+
+
+def folders_corpus(corpus: str, root: Path) -> Path:
+    """The corpus's songs as <root>/<species>/<file>."""
+    for row in corpus_rows(corpus):
+        if row["type"] != "call":
+            (root / row["en"]).mkdir(parents=True, exist_ok=True)
+            shutil.copy(f"{corpus}/audio/{row['file-name']}", root / row["en"] / row["file-name"])
+    return root
+
+
+def test_bad_files_become_failures_and_the_job_goes_on(small_corpus, tmp_path):
+    root = folders_corpus(small_corpus, tmp_path / "in")
+    species = sorted(p.name for p in root.iterdir())[0]
+    good = next((root / species).iterdir()).read_bytes()
+    (root / species / "corrupt.mp3").write_bytes(good[:300] + bytes(range(256)) * 8)
+    (root / species / "empty.mp3").write_bytes(b"")
+    (root / species / "notes.mp3").write_text("field notes, not audio\n")
+    (root / "loose.mp3").write_bytes(good)
+    output = tmp_path / "out"
+    info = run(["--input", str(root), "--output", str(output), "--min-recordings", "3",
+                "--max-failure-fraction", "0.5", "--direct_running_mode", "in_memory"])  # fmt: skip
+    reasons = {Path(f["file"]).name: f["reason"] for f in failures(str(output))}
+    assert reasons["empty.mp3"] == "empty"
+    assert reasons["notes.mp3"] == "unrecognised_format"
+    assert reasons["corrupt.mp3"] in ("undecodable", "too_short")
+    assert reasons["loose.mp3"] == "unknown_species"
+    assert all(f["detail"] for f in failures(str(output)))
+    assert info["complete"] and sum(info["counts"]["recordings"].values()) == 15
+    assert info["counts"]["input_files"] == 19
+
+
+def test_too_many_failures_fail_the_job_without_a_complete_dataset(small_corpus, tmp_path, capsys):
+    root = folders_corpus(small_corpus, tmp_path / "in")
+    for species in root.iterdir():
+        (species / "junk.mp3").write_text("junk")
+    output = tmp_path / "out"
+    code = main(["--input", str(root), "--output", str(output), "--min-recordings", "3",
+                 "--direct_running_mode", "in_memory"])  # fmt: skip
+    assert code == 1
+    message = capsys.readouterr().err.strip()
+    assert message.startswith("error: 3 of 18 input files failed") and "\n" not in message
+    assert json.loads((output / "dataset.json").read_text())["complete"] is False
+    with pytest.raises(ValueError, match="did not finish"):
+        read_dataset_info(str(output))
+
+
+def test_refuses_a_non_empty_output_without_overwrite(small_dataset, small_corpus):
+    with pytest.raises(BuildError, match="not empty.*--overwrite"):
+        run(build_args(small_corpus, small_dataset))
+
+
+def test_master_set_layout(small_corpus, tmp_path):
+    root = tmp_path / "master"
+    root.mkdir()
+    for number, row in enumerate(corpus_rows(small_corpus)):
+        kind = "Call" if row["type"] == "call" else "Song"
+        shutil.copy(
+            f"{small_corpus}/audio/{row['file-name']}", root / f"{row['en']} {number} MA {kind}.mp3"
+        )
+    info = run(["--input", str(root), "--layout", "master-set", "--output", str(tmp_path / "out"),
+                "--min-recordings", "3", "--max-snippets", "1", "--direct_running_mode", "in_memory"])  # fmt: skip
+    assert sorted(read_labels(str(tmp_path / "out"))) == sorted(
+        {r["en"] for r in corpus_rows(small_corpus)}
+    )
+    assert sum(info["counts"]["examples"].values()) == 15
+    assert info["counts"]["failures"] == {"filtered_type": 3}
