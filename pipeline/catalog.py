@@ -146,11 +146,13 @@ def _check_columns(rows: list[dict[str, str]], path: str) -> None:
         raise CatalogError(f"{path}: no species column (species, en, or gen and sp)")
 
 
-def _species_of(row: dict[str, str]) -> str:
-    species = _first(row, _SPECIES_COLUMNS)
-    if not species and row.get("gen", "").strip() and row.get("sp", "").strip():
-        species = f"{row['gen'].strip()} {row['sp'].strip()}"
-    return species
+def _species_of(row: dict[str, str], columns: set[str]) -> str:
+    """The species of a row, from the first species column the file has (blank: unknown)."""
+    column = next((c for c in _SPECIES_COLUMNS if c in columns), None)
+    if column:
+        return row.get(column, "").strip()
+    genus, epithet = row.get("gen", "").strip(), row.get("sp", "").strip()
+    return f"{genus} {epithet}" if genus and epithet else ""
 
 
 def catalog_from_csv(
@@ -161,11 +163,12 @@ def catalog_from_csv(
     _check_columns(rows, metadata_path)
     root, paths = list_audio_files(input_path)
     by_relative = {_relative(root, p): p for p in paths}
+    columns = set(rows[0])
     recordings, failures, seen_ids, used = [], [], set(), set()
     for row in rows:
         name = _first(row, _FILE_COLUMNS)
         recording_id = _first(row, _ID_COLUMNS) or name
-        species = _species_of(row)
+        species = _species_of(row, columns)
         if not name:
             failures.append(Failure(f"(row id {recording_id})", "missing_file", "no file name"))
         elif name not in by_relative:
@@ -174,7 +177,11 @@ def catalog_from_csv(
             failures.append(Failure(name, "unknown_species", "species left blank"))
             used.add(name)
         elif recording_id in seen_ids or name in used:
-            failures.append(Failure(name, "duplicate", f"recording id {recording_id} seen before"))
+            if name not in used:
+                failures.append(
+                    Failure(name, "duplicate", f"recording id {recording_id} seen before")
+                )
+            used.add(name)
         else:
             seen_ids.add(recording_id)
             used.add(name)
