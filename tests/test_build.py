@@ -13,6 +13,7 @@ import pytest
 
 from pipeline.build import BuildError, main, run
 from schemas import SPLITS, read_dataset_info, read_labels
+from tests.audio_files import encode, tone
 from tests.conftest import build_args
 from tests.datasets import failures, read_all, split_of_recordings
 
@@ -147,3 +148,18 @@ def test_master_set_layout(small_corpus, tmp_path):
     )
     assert sum(info["counts"]["examples"].values()) == 15
     assert info["counts"]["failures"] == {"filtered_type": 3}
+
+
+def test_missing_ffmpeg_stops_the_job_in_one_line(small_corpus, tmp_path, monkeypatch, capsys):
+    root = folders_corpus(small_corpus, tmp_path / "in")
+    encode(next(root.iterdir()) / "field.wav", tone(5.0, 32000), 32000)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    code = main(["--input", str(root), "--output", str(tmp_path / "out"), "--min-recordings", "3",
+                 "--direct_running_mode", "in_memory"])  # fmt: skip
+    assert code == 1
+    message = capsys.readouterr().err.strip()
+    assert message == (
+        "error: ffmpeg and ffprobe not found on the PATH: install ffmpeg (Debian: apt-get install "
+        "ffmpeg), or on Dataflow use the worker image of the Dockerfile"
+    )
+    assert not (tmp_path / "out/dataset.json").exists()
