@@ -25,15 +25,30 @@ def read_rows(out_dir):
 
 
 def file_bytes(out_dir):
-    return {path.relative_to(out_dir): path.read_bytes()
-            for path in sorted(out_dir.rglob("*")) if path.is_file() and path.name != ".lock"}
+    return {
+        path.relative_to(out_dir): path.read_bytes()
+        for path in sorted(out_dir.rglob("*"))
+        if path.is_file() and path.name != ".lock"
+    }
 
 
 def probe(path):
     """(sample rate, channels, duration in seconds) of an mp3, as ffprobe reads it."""
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "stream=sample_rate,channels:format=duration",
-         "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True).stdout.split()
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=sample_rate,channels:format=duration",
+            "-of",
+            "csv=p=0",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     rate, channels = out[0].split(",")
     return int(rate), int(channels), float(out[1])
 
@@ -84,7 +99,9 @@ def test_mp3s_decode_with_the_assigned_encoding(corpus):
         assert (b"Xing" if expected.vbr else b"Info") in header
         decoded = subprocess.run(
             ["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-"],
-            capture_output=True, check=True).stdout
+            capture_output=True,
+            check=True,
+        ).stdout
         assert len(decoded) >= 2 * channels * rate * 5
 
 
@@ -141,16 +158,37 @@ def test_default_cache_dir_follows_xdg(monkeypatch, tmp_path):
     assert demo_corpus.default_cache_dir() == tmp_path / ".cache/birdsong-datasets/demo-corpus-v1"
 
 
-@pytest.mark.parametrize("bad", [{"species": 0}, {"species": len(SPECIES) + 1},
-                                 {"min_seconds": 9.0, "max_seconds": 5.0}, {"seed": -1}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"species": 0},
+        {"species": len(SPECIES) + 1},
+        {"min_seconds": 9.0, "max_seconds": 5.0},
+        {"seed": -1},
+    ],
+)
 def test_bad_arguments_are_rejected(tmp_path, bad):
     with pytest.raises(ValueError):
         generate_corpus(tmp_path, **bad)
 
 
 def test_command_line_writes_a_corpus(tmp_path, capsys):
-    demo_corpus.main([str(tmp_path), "--seed", "3", "--species", "1",
-                      "--recordings-per-species", "1", "--calls-per-species", "0",
-                      "--min-seconds", "2", "--max-seconds", "2"])
+    demo_corpus.main(
+        [
+            str(tmp_path),
+            "--seed",
+            "3",
+            "--species",
+            "1",
+            "--recordings-per-species",
+            "1",
+            "--calls-per-species",
+            "0",
+            "--min-seconds",
+            "2",
+            "--max-seconds",
+            "2",
+        ]
+    )
     assert "1 recordings" in capsys.readouterr().out
     assert len(read_rows(tmp_path)) == 1
