@@ -77,4 +77,6 @@ def choose_snippets(
         limit = min(limit, selection.max_per_recording)
     window = snippet_samples // block
     starts = loudest_windows(block_energies(samples, block), window, selection.cutoff, limit)
-    return sorted(start * block for start in starts)
+    # A window of whole blocks can be shorter than a snippet: keep the last one inside the audio.
+    last = len(samples) - snippet_samples
+    return sorted(min(start * block, last) for start in starts)
