@@ -133,7 +133,7 @@ def _decode_with_tfio(path: str, sample_rate: int, chunk_seconds: float) -> Audi
         raise ValueError("tensorflow-io found no audio frames")
     chunk = _chunk_length(source_rate, sample_rate, chunk_seconds)
     chunks = (
-        tensor[start : min(length, start + chunk)].numpy().mean(axis=1, dtype=np.float32)
+        _mono(tensor[start : min(length, start + chunk)].numpy())
         for start in range(0, length, chunk)
     )
     samples = resample_chunks(chunks, source_rate, sample_rate, length)
@@ -178,7 +178,22 @@ def _read_pcm(stream, frames: int, channels: int) -> Iterator[np.ndarray]:
         usable = len(data) // frame_bytes * frame_bytes
         if usable:
             pcm = np.frombuffer(data[:usable], dtype=np.float32).reshape(-1, channels)
-            yield pcm.mean(axis=1, dtype=np.float32)
+            yield _mono(pcm)
+
+
+def _mono(frames: np.ndarray) -> np.ndarray:
+    """The float32 mean of the channels of (frames, channels) samples.
+
+    Bit for bit frames.mean(axis=1, dtype=np.float32), which is slow on so short an axis:
+    stereo is summed column by column from +0.0 as the mean's sum is (so -0.0 + -0.0 gives
+    +0.0), then halved in float32.
+    """
+    if frames.shape[1] != 2:
+        return frames.mean(axis=1, dtype=np.float32)
+    total = frames[:, 0] + frames[:, 1]
+    total += np.float32(0.0)
+    total /= np.float32(2)
+    return total
 
 
 def _last_line(text: str) -> str:
