@@ -65,3 +65,10 @@ def test_vectorised_search_equals_brute_force():
 def test_block_energies():
     samples = np.arange(10, dtype=np.float32)
     np.testing.assert_allclose(block_energies(samples, 4), [0 + 1 + 4 + 9, 16 + 25 + 36 + 49])
+
+
+def test_a_bout_at_the_very_end_gives_a_snippet_inside_the_audio():
+    samples = bouts(10.003, [(8.5, 10.003)])
+    starts = choose_snippets(samples, RATE, SNIPPET, HOP, SnippetSelection())
+    assert starts and all(start + SNIPPET <= len(samples) for start in starts)
+    assert max(starts) + SNIPPET == len(samples)
