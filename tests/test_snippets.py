@@ -71,4 +71,4 @@ def test_a_bout_at_the_very_end_gives_a_snippet_inside_the_audio():
     samples = bouts(10.003, [(8.5, 10.003)])
     starts = choose_snippets(samples, RATE, SNIPPET, HOP, SnippetSelection())
     assert starts and all(start + SNIPPET <= len(samples) for start in starts)
-    assert max(starts) + SNIPPET == len(samples)
+    assert max(starts) / RATE <= 8.5 and (max(starts) + SNIPPET) / RATE >= 9.99
