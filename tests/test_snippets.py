@@ -68,7 +68,9 @@ def test_block_energies():
 
 
 def test_a_bout_at_the_very_end_gives_a_snippet_inside_the_audio():
-    samples = bouts(10.003, [(8.5, 10.003)])
+    samples = bouts(
+        10.0, [(8.5, 10.0)]
+    )  # 220,500 samples: the last whole-block window ends past a snippet
     starts = choose_snippets(samples, RATE, SNIPPET, HOP, SnippetSelection())
     assert starts and all(start + SNIPPET <= len(samples) for start in starts)
     assert max(starts) / RATE <= 8.5 and (max(starts) + SNIPPET) / RATE >= 9.99
