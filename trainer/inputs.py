@@ -1,0 +1,153 @@
+"""tf.data input pipelines over the builder's TFRecord shards; decoding ends at uint8 tensors."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+import schemas
+from schemas import DatasetFormatError
+
+AUTOTUNE = tf.data.AUTOTUNE
+SHUFFLE_BUFFER = 1024
+LABEL_OUT_OF_RANGE = "a record's label index is not a line of labels.txt"
+
+
+def read_metadata(data_dir: str) -> tuple[dict[str, Any], list[str]]:
+    """Reads dataset.json and labels.txt, refusing an unknown format or disagreeing labels."""
+    info = schemas.read_dataset_info(data_dir)
+    labels = schemas.read_labels(data_dir)
+    if len(labels) != info["labels"]["count"]:
+        raise DatasetFormatError(
+            f"{data_dir}: labels.txt has {len(labels)} species but dataset.json says "
+            f"{info['labels']['count']}"
+        )
+    return info, labels
+
+
+def split_size(info: dict[str, Any], split: str) -> int:
+    """Number of examples of a split, from dataset.json."""
+    return info["counts"]["examples"][split]
+
+
+def steps_per_epoch(info: dict[str, Any], batch_size: int) -> int:
+    """Batches in one pass over the training split."""
+    return math.ceil(split_size(info, "train") / batch_size)
+
+
+def _examples(
+    data_dir: str, split: str, info: dict[str, Any], n_classes: int, *, training: bool, batch: int
+) -> tf.data.Dataset:
+    """Parsed features of a split's shards, read in parallel, in batches of `batch` (0: none)."""
+    files = sorted(tf.io.gfile.glob(schemas.shard_pattern(data_dir, split)))
+    if not files:
+        raise DatasetFormatError(f"{data_dir}: no {split} shards")
+    compression = "GZIP" if info["compression"] == "GZIP" else None
+    height, width = info["image"]["height"], info["image"]["width"]
+
+    def parse(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+        features = schemas.parse_examples(serialized, height, width)
+        label = features["label"]
+        valid = tf.reduce_all((label >= 0) & (label < n_classes))
+        with tf.control_dependencies([tf.debugging.Assert(valid, [LABEL_OUT_OF_RANGE])]):
+            features["label"] = tf.identity(label)
+        return features
+
+    dataset = tf.data.Dataset.from_tensor_slices(files)
+    if training:
+        dataset = dataset.shuffle(len(files))
+    dataset = dataset.interleave(
+        lambda file: tf.data.TFRecordDataset(file, compression_type=compression),
+        num_parallel_calls=AUTOTUNE,
+        deterministic=not training,
+    )
+    if batch:
+        dataset = dataset.batch(batch)
+    return dataset.map(parse, num_parallel_calls=AUTOTUNE, deterministic=not training)
+
+
+def train_dataset(
+    data_dir: str,
+    info: dict[str, Any],
+    labels: list[str],
+    batch_size: int,
+    *,
+    balance: bool = True,
+    cache: bool = False,
+) -> tf.data.Dataset:
+    """Endless shuffled (uint8 spectrograms, one-hot labels) batches of the training split.
+
+    With `balance`, every species present in the split is drawn equally often (rare ones repeat).
+    """
+    n_classes = len(labels)
+    dataset = _examples(data_dir, "train", info, n_classes, training=True, batch=0)
+    dataset = dataset.map(lambda features: (features["spectrogram"], features["label"]))
+    if cache:
+        dataset = dataset.cache()
+    dataset = dataset.repeat().shuffle(SHUFFLE_BUFFER)
+    if balance:
+        per_species = info["counts"]["per_species"]
+        counts = np.array(
+            [per_species.get(name, {}).get("examples", {}).get("train", 0) for name in labels],
+            dtype=np.float64,
+        )
+        dataset = dataset.rejection_resample(
+            lambda spectrogram, label: tf.cast(label, tf.int32),
+            target_dist=(counts > 0) / np.count_nonzero(counts),
+            initial_dist=counts / counts.sum(),
+        ).map(lambda label, example: example)
+    return (
+        dataset.batch(batch_size, drop_remainder=True)
+        .map(lambda x, y: (x, tf.one_hot(y, n_classes)), num_parallel_calls=AUTOTUNE)
+        .prefetch(AUTOTUNE)
+    )
+
+
+def eval_dataset(
+    data_dir: str,
+    split: str,
+    info: dict[str, Any],
+    labels: list[str],
+    batch_size: int,
+    *,
+    cache: bool = False,
+) -> tf.data.Dataset:
+    """One deterministic pass over a split as batches of parsed features (all keys of schemas)."""
+    dataset = _examples(data_dir, split, info, len(labels), training=False, batch=batch_size)
+    batches = math.ceil(split_size(info, split) / batch_size)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
+    if cache:
+        dataset = dataset.cache()
+    return dataset.prefetch(AUTOTUNE)
+
+
+def with_one_hot(dataset: tf.data.Dataset, n_classes: int) -> tf.data.Dataset:
+    """(spectrogram, one-hot label) batches of an eval_dataset, for Keras' fit and evaluate."""
+    return dataset.map(
+        lambda features: (features["spectrogram"], tf.one_hot(features["label"], n_classes))
+    )
+
+
+@contextlib.contextmanager
+def data_errors(data_dir: str) -> Iterator[None]:
+    """Turns TensorFlow's errors about bad records met while reading into DatasetFormatError."""
+    try:
+        yield
+    except tf.errors.OpError as error:
+        message = error.message.splitlines()[0]
+        if isinstance(error, tf.errors.DataLossError):
+            problem = f"a TFRecord shard is corrupt ({message})"
+        elif LABEL_OUT_OF_RANGE in message:
+            problem = f"{LABEL_OUT_OF_RANGE}; labels.txt and the records disagree"
+        elif "Input to reshape" in message:
+            problem = "a record's spectrogram is not of the size that dataset.json gives"
+        elif "expected to contain" in message:
+            problem = f"the records disagree with the counts in dataset.json ({message})"
+        else:
+            raise
+        raise DatasetFormatError(f"{data_dir}: {problem}") from None

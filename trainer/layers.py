@@ -1,0 +1,55 @@
+"""Layers that turn uint8 spectrograms into Inception-v3 images inside the model (on the GPU)."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="trainer")
+class TimeCrop(keras.layers.Layer):
+    """Crops (batch, height, width) spectrograms to `width` frames in time; never in frequency.
+
+    Training takes a random offset for every example of the batch, inference the centre.
+    """
+
+    def __init__(self, width: int, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.width = width
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=False):
+        slack = inputs.shape[2] - self.width
+        if not training:
+            return inputs[:, :, slack // 2 : slack // 2 + self.width]
+        batch = tf.shape(inputs)[:1]
+        offsets = keras.random.randint(batch, 0, slack + 1, seed=self.seed_generator)
+        columns = offsets[:, None] + tf.range(self.width)[None, :]
+        return tf.gather(inputs, columns, axis=2, batch_dims=1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:2], self.width)
+
+    def get_config(self):
+        return {**super().get_config(), "width": self.width, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="trainer")
+class SpectrogramToImage(keras.layers.Layer):
+    """Resizes (batch, height, width) uint8 spectrograms to (batch, size, size, 3) in [-1, 1]."""
+
+    def __init__(self, size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.size = size
+
+    def call(self, inputs):
+        image = tf.image.resize(tf.cast(inputs[..., None], tf.float32), (self.size, self.size))
+        image = tf.image.grayscale_to_rgb(image) / 127.5 - 1.0
+        return tf.cast(image, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.size, self.size, 3)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}

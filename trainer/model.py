@@ -1,0 +1,96 @@
+"""The model: uint8 spectrograms in, time crop and image preprocessing, Inception-v3, softmax."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from trainer import TrainerError
+from trainer.layers import SpectrogramToImage, TimeCrop
+
+BASE_NAME = "inception_v3"
+CROP_FRACTION = 3.75 / 4.0
+MIN_IMAGE_SIZE = 75  # the smallest input Inception-v3 accepts
+IMAGENET_WEIGHTS_URL = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
+    "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
+)
+IMAGENET_WEIGHTS_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"
+
+
+def resolve_weights(weights: str) -> str | None:
+    """Maps --weights ("imagenet", "none" or a file) to a local weights file, or None."""
+    if weights == "none":
+        return None
+    if weights != "imagenet":
+        if not tf.io.gfile.exists(weights):
+            raise TrainerError(f"--weights {weights}: no such file")
+        return weights
+    try:
+        return keras.utils.get_file(
+            IMAGENET_WEIGHTS_URL.rsplit("/", 1)[1],
+            IMAGENET_WEIGHTS_URL,
+            cache_subdir="models",
+            file_hash=IMAGENET_WEIGHTS_MD5,
+        )
+    except Exception as error:  # get_file raises a bare Exception when offline
+        raise TrainerError(
+            f"cannot download the ImageNet weights of Inception-v3 ({error}); pass a local "
+            f"copy of {IMAGENET_WEIGHTS_URL} with --weights FILE, or train from scratch with "
+            "--weights none"
+        ) from None
+
+
+def build_model(
+    height: int,
+    width: int,
+    n_classes: int,
+    *,
+    image_size: int = 299,
+    weights: str | None = None,
+    dropout: float = 0.5,
+    freeze_batchnorm: bool = True,
+    mixed_precision: bool = False,
+    seed: int | None = None,
+) -> keras.Model:
+    """Builds the classifier; `weights` is a weights file of the base (see resolve_weights).
+
+    The base's BatchNorm runs in inference mode while the base is frozen, and with
+    `freeze_batchnorm` (the fine-tuning recipe for pretrained weights) also once it trains;
+    a base trained from scratch needs `freeze_batchnorm=False` to learn.
+    """
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16" if mixed_precision else "float32")
+    try:
+        inputs = keras.Input((height, width), dtype="uint8", name="spectrogram")
+        x = TimeCrop(round(width * CROP_FRACTION), seed=seed, name="time_crop")(inputs)
+        x = SpectrogramToImage(image_size, name="to_image")(x)
+        base = keras.applications.InceptionV3(
+            include_top=False,
+            weights=weights,
+            input_shape=(image_size, image_size, 3),
+            pooling="avg",
+        )
+        x = base(x, training=False if freeze_batchnorm else None)
+        x = keras.layers.Dropout(dropout, seed=seed, name="dropout")(x)
+        outputs = keras.layers.Dense(
+            n_classes, activation="softmax", dtype="float32", name="probabilities"
+        )(x)
+        return keras.Model(inputs, outputs, name="birdsong_inception_v3")
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+
+
+def set_phase(model: keras.Model, phase: int, unfreeze_from: str | None = None) -> None:
+    """Phase 1 trains the head only; phase 2 also the base, all of it or from a named layer up."""
+    base = model.get_layer(BASE_NAME)
+    names = [layer.name for layer in base.layers]
+    if unfreeze_from and unfreeze_from not in names:
+        raise TrainerError(
+            f"--unfreeze-from {unfreeze_from}: Inception-v3 has no such layer "
+            "(its blocks are mixed0 ... mixed10)"
+        )
+    first = names.index(unfreeze_from) if unfreeze_from else 0
+    base.trainable = phase == 2
+    for index, layer in enumerate(base.layers):
+        layer.trainable = phase == 2 and index >= first

@@ -1,0 +1,161 @@
+"""Fine-tunes Inception-v3 on a spectrogram dataset built by pipeline.build.
+
+Usage: python -m trainer.task --data-dir DATASET --job-dir JOB_DIR [flags]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from trainer import cli, model, train
+
+DEFAULT_DATA_DIR = "demo-output/dataset"
+DEFAULT_JOB_DIR = "demo-output/job"
+
+
+def _image_size(value: str) -> int:
+    size = int(value)
+    if size < model.MIN_IMAGE_SIZE:
+        raise argparse.ArgumentTypeError(f"must be at least {model.MIN_IMAGE_SIZE}")
+    return size
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The trainer's flags."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+    )
+    data = parser.add_argument_group("data")
+    data.add_argument(
+        "--data-dir",
+        default=DEFAULT_DATA_DIR,
+        help="built dataset, local or gs:// (default %(default)s)",
+    )
+    data.add_argument(
+        "--batch-size", type=int, default=32, help="examples per batch (default %(default)s)"
+    )
+    data.add_argument(
+        "--balance",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="draw every species equally often in training, rare ones repeating (default on)",
+    )
+    data.add_argument("--cache", action="store_true", help="cache the decoded records in memory")
+    data.add_argument(
+        "--steps-per-epoch",
+        type=int,
+        default=None,
+        help="training batches per epoch (default: one pass over the training split)",
+    )
+
+    net = parser.add_argument_group("model")
+    net.add_argument(
+        "--image-size",
+        type=_image_size,
+        default=299,
+        help=f"side of the square Inception-v3 input, at least {model.MIN_IMAGE_SIZE} (default %(default)s)",
+    )
+    net.add_argument(
+        "--weights",
+        default="imagenet",
+        help="initial weights of the base: imagenet (downloaded; the default), a local .h5 file, or none",
+    )
+    net.add_argument(
+        "--dropout",
+        type=float,
+        default=0.5,
+        help="dropout rate before the head (default %(default)s)",
+    )
+
+    fit = parser.add_argument_group("training")
+    fit.add_argument(
+        "--head-epochs",
+        type=int,
+        default=5,
+        help="phase 1 epochs, training the head only (default %(default)s)",
+    )
+    fit.add_argument(
+        "--base-epochs",
+        type=int,
+        default=20,
+        help="phase 2 epochs, training base and head (default %(default)s)",
+    )
+    fit.add_argument(
+        "--head-learning-rate",
+        type=float,
+        default=1e-3,
+        help="phase 1 learning rate (default %(default)s)",
+    )
+    fit.add_argument(
+        "--base-learning-rate",
+        type=float,
+        default=1e-4,
+        help="phase 2 learning rate (default %(default)s)",
+    )
+    fit.add_argument(
+        "--unfreeze-from",
+        default=None,
+        help="phase 2 trains the base from this layer up, e.g. mixed8 (default: all of it)",
+    )
+    fit.add_argument(
+        "--epsilon",
+        type=float,
+        default=1e-7,
+        help="Adam epsilon (default %(default)s; TensorFlow's Inception recipe used 0.1)",
+    )
+    fit.add_argument(
+        "--label-smoothing",
+        type=float,
+        default=0.0,
+        help="label smoothing of the loss (default %(default)s)",
+    )
+    fit.add_argument(
+        "--weight-decay",
+        type=float,
+        default=0.0,
+        help="Adam's decoupled weight decay (default %(default)s)",
+    )
+    fit.add_argument(
+        "--mixed-precision",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="float16 compute on a GPU (default on; never on the CPU); the softmax stays float32",
+    )
+    fit.add_argument("--seed", type=int, default=None, help="random seed for reproducible runs")
+
+    job = parser.add_argument_group("job")
+    job.add_argument(
+        "--job-dir",
+        default=DEFAULT_JOB_DIR,
+        help="checkpoints, logs and exports, local or gs:// (default %(default)s)",
+    )
+    again = job.add_mutually_exclusive_group()
+    again.add_argument(
+        "--resume", action="store_true", help="continue the interrupted run in --job-dir"
+    )
+    again.add_argument(
+        "--overwrite", action="store_true", help="delete the run already in --job-dir first"
+    )
+    job.add_argument(
+        "--backup-every-steps",
+        type=int,
+        default=0,
+        help="also back up for --resume every N batches (default: at each epoch's end)",
+    )
+    job.add_argument(
+        "--export-tflite", action="store_true", help="also export a float16 TFLite model"
+    )
+    args = parser.parse_args(argv)
+    if args.head_epochs < 0 or args.base_epochs < 0 or args.head_epochs + args.base_epochs < 1:
+        parser.error("--head-epochs and --base-epochs must be >= 0, and not both 0")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of python -m trainer.task; returns the exit status."""
+    args = parse_args(argv)
+    return cli.run(lambda: train.train(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

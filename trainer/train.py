@@ -1,0 +1,253 @@
+"""Two-phase fine-tuning (head, then base) with checkpoints, resume, logs, export and evaluation."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import os
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+import schemas
+from schemas import DatasetFormatError
+from trainer import TrainerError, inputs
+from trainer.evaluate import RUN_FILE, evaluate, summarize
+from trainer.export import export_model
+from trainer.model import build_model, resolve_weights, set_phase
+
+STATE_FILE = "state.json"  # {"phases_done": n}: which phases finished
+HISTORY_FILE = "history.csv"
+LOG_DIR = "logs"
+CHECKPOINT_DIR = "checkpoints"
+BACKUP_DIR = "backup"
+LAST_WEIGHTS = "last.weights.h5"
+BEST_WEIGHTS = "best.weights.h5"
+SPECTROGRAMS_LOGGED = 6
+
+logger = logging.getLogger(__name__)
+
+
+class _BackupAndRestore(keras.callbacks.BackupAndRestore):
+    """Keras' BackupAndRestore, recording the right epoch in backups taken mid-epoch after a resume.
+
+    (Keras 3.6 only learns the epoch at its end, so it would record epoch 0 until then.)
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+
+def train(
+    args: argparse.Namespace, extra_callbacks: Sequence[keras.callbacks.Callback] = ()
+) -> dict[str, Any]:
+    """Trains, exports and evaluates as trainer.task's flags say; returns the test metrics or {}."""
+    if args.seed is not None:
+        keras.utils.set_random_seed(args.seed)
+    info, labels = inputs.read_metadata(args.data_dir)
+    for split in ("train", "validation"):
+        if not inputs.split_size(info, split):
+            raise DatasetFormatError(f"{args.data_dir}: the {split} split has no examples")
+    _prepare_job_dir(args)
+    mixed_precision = _log_devices() and args.mixed_precision
+    height, width = info["image"]["height"], info["image"]["width"]
+
+    def new_model(weights: str | None, mixed_precision: bool) -> keras.Model:
+        return build_model(
+            height,
+            width,
+            len(labels),
+            image_size=args.image_size,
+            weights=weights,
+            dropout=args.dropout,
+            freeze_batchnorm=args.weights != "none",
+            mixed_precision=mixed_precision,
+            seed=args.seed,
+        )
+
+    train_data = inputs.train_dataset(
+        args.data_dir, info, labels, args.batch_size, balance=args.balance, cache=args.cache
+    )
+    validation_data = inputs.with_one_hot(
+        inputs.eval_dataset(
+            args.data_dir, "validation", info, labels, args.batch_size, cache=args.cache
+        ),
+        len(labels),
+    )
+    phases = (
+        (1, args.head_epochs, args.head_learning_rate),
+        (2, args.base_epochs, args.base_learning_rate),
+    )
+    first_epoch = 0
+    with inputs.data_errors(args.data_dir):
+        _log_spectrograms(os.path.join(args.job_dir, LOG_DIR), train_data, labels)
+        for phase, epochs, learning_rate in phases:
+            if phase > _phases_done(args.job_dir):
+                model = new_model(
+                    resolve_weights(args.weights) if phase == 1 else None, mixed_precision
+                )
+                if phase == 2:
+                    model.load_weights(_phase_weights(args.job_dir, 1))
+                set_phase(model, phase, args.unfreeze_from)
+                _compile(model, args, learning_rate)
+                logger.info("phase %d: %s", phase, "head only" if phase == 1 else "base and head")
+                model.fit(
+                    train_data,
+                    validation_data=validation_data,
+                    initial_epoch=first_epoch,
+                    epochs=first_epoch + epochs,
+                    steps_per_epoch=args.steps_per_epoch
+                    or inputs.steps_per_epoch(info, args.batch_size),
+                    callbacks=[*_callbacks(args, phase), *extra_callbacks],
+                )
+                model.save_weights(_phase_weights(args.job_dir, phase))
+                _write_json(os.path.join(args.job_dir, STATE_FILE), {"phases_done": phase})
+            first_epoch += epochs
+
+    model = new_model(None, mixed_precision=False)  # exported in float32, for any device
+    model.load_weights(os.path.join(args.job_dir, CHECKPOINT_DIR, BEST_WEIGHTS))
+    export_dir = export_model(model, args.job_dir, args.data_dir, tflite=args.export_tflite)
+    metrics = {}
+    if inputs.split_size(info, "test"):
+        metrics = evaluate(model, args.data_dir, "test", args.job_dir, batch_size=args.batch_size)
+    print(_summary(args, info, labels, export_dir, metrics))
+    return metrics
+
+
+def _compile(model: keras.Model, args: argparse.Namespace, learning_rate: float) -> None:
+    model.compile(
+        optimizer=keras.optimizers.Adam(
+            learning_rate, epsilon=args.epsilon, weight_decay=args.weight_decay or None
+        ),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing),
+        metrics=[
+            keras.metrics.CategoricalAccuracy(name="accuracy"),
+            keras.metrics.TopKCategoricalAccuracy(
+                k=min(5, model.output.shape[-1]), name="top5_accuracy"
+            ),
+        ],
+    )
+
+
+def _callbacks(args: argparse.Namespace, phase: int) -> list[keras.callbacks.Callback]:
+    job_dir = args.job_dir
+    checkpoints = os.path.join(job_dir, CHECKPOINT_DIR)
+    best = [float(row["val_loss"]) for row in _history(job_dir) if row.get("val_loss")]
+    return [
+        _BackupAndRestore(
+            os.path.join(job_dir, f"{BACKUP_DIR}-phase{phase}"),
+            save_freq=args.backup_every_steps or "epoch",
+        ),
+        keras.callbacks.ModelCheckpoint(
+            os.path.join(checkpoints, LAST_WEIGHTS), save_weights_only=True
+        ),
+        keras.callbacks.ModelCheckpoint(
+            os.path.join(checkpoints, BEST_WEIGHTS),
+            save_weights_only=True,
+            save_best_only=True,
+            initial_value_threshold=min(best, default=None),
+        ),
+        keras.callbacks.TensorBoard(os.path.join(job_dir, LOG_DIR), write_graph=False),
+        keras.callbacks.CSVLogger(os.path.join(job_dir, HISTORY_FILE), append=True),
+    ]
+
+
+def _prepare_job_dir(args: argparse.Namespace) -> None:
+    """Refuses to mix two runs in one job dir; records the flags of a new run."""
+    job_dir = args.job_dir
+    holds_run = tf.io.gfile.exists(job_dir) and bool(tf.io.gfile.listdir(job_dir))
+    if holds_run and args.overwrite:
+        tf.io.gfile.rmtree(job_dir)
+    elif holds_run and not args.resume:
+        raise TrainerError(
+            f"{job_dir} holds another run; pass --resume to continue it or --overwrite to replace it"
+        )
+    if holds_run and args.resume:
+        logger.info("resuming the run in %s after phase %d", job_dir, _phases_done(job_dir))
+        return
+    if args.resume:
+        logger.info("nothing to resume in %s; starting a new run", job_dir)
+    tf.io.gfile.makedirs(job_dir)
+    _write_json(os.path.join(job_dir, RUN_FILE), vars(args))
+
+
+def _log_devices() -> bool:
+    """Logs the devices TensorFlow sees; returns whether there is a GPU."""
+    devices = tf.config.list_physical_devices()
+    logger.info("TensorFlow sees: %s", ", ".join(device.name for device in devices))
+    has_gpu = any(device.device_type == "GPU" for device in devices)
+    if not has_gpu:
+        logger.warning("warning: no GPU visible; training falls back to the CPU and will be slow")
+    return has_gpu
+
+
+def _log_spectrograms(log_dir: str, dataset: tf.data.Dataset, labels: list[str]) -> None:
+    """Writes a few training spectrograms to TensorBoard, named by species, 0 Hz at the bottom."""
+    spectrograms, one_hot = next(iter(dataset))
+    with tf.summary.create_file_writer(os.path.join(log_dir, "spectrograms")).as_default():
+        for index in range(min(SPECTROGRAMS_LOGGED, len(spectrograms))):
+            species = labels[int(tf.argmax(one_hot[index]))]
+            tf.summary.image(
+                f"{index}_{re.sub(r'[^A-Za-z0-9_.-]', '_', species)}",
+                spectrograms[index, ::-1, :, None][None],
+                step=0,
+                description=species,
+            )
+
+
+def _phases_done(job_dir: str) -> int:
+    path = os.path.join(job_dir, STATE_FILE)
+    if not tf.io.gfile.exists(path):
+        return 0
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)["phases_done"]
+
+
+def _phase_weights(job_dir: str, phase: int) -> str:
+    return os.path.join(job_dir, CHECKPOINT_DIR, f"phase{phase}.weights.h5")
+
+
+def _history(job_dir: str) -> list[dict[str, str]]:
+    path = os.path.join(job_dir, HISTORY_FILE)
+    if not tf.io.gfile.exists(path):
+        return []
+    with tf.io.gfile.GFile(path) as f:
+        return list(csv.DictReader(f))
+
+
+def _write_json(path: str, value: Any) -> None:
+    with tf.io.gfile.GFile(path, "w") as f:
+        json.dump(value, f, indent=2)
+
+
+def _summary(
+    args: argparse.Namespace,
+    info: dict[str, Any],
+    labels: list[str],
+    export_dir: str,
+    metrics: dict[str, Any],
+) -> str:
+    """One screen about the finished run."""
+    history = _history(args.job_dir)
+    best = min(history, key=lambda row: float(row["val_loss"]))
+    counts = ", ".join(f"{split} {info['counts']['examples'][split]}" for split in schemas.SPLITS)
+    lines = [
+        f"Training finished in {args.job_dir}",
+        f"  data:        {args.data_dir}: {len(labels)} species; examples {counts}",
+        f"  epochs:      {args.head_epochs} head only, then {args.base_epochs} with the base "
+        f"(from {args.unfreeze_from or 'its first layer'}); image size {args.image_size}",
+        f"  best epoch:  {int(best['epoch']) + 1}: val_loss {float(best['val_loss']):.4f}, "
+        f"val_accuracy {float(best['val_accuracy']):.3f} (its weights are exported)",
+        f"  evaluation:  {summarize(metrics) if metrics else 'no test examples'}",
+        f"  exported:    {export_dir} (model.keras, saved_model/, labels.txt, dataset.json"
+        f"{', model.tflite' if args.export_tflite else ''})",
+        f"  history:     {os.path.join(args.job_dir, HISTORY_FILE)}; metrics: "
+        f"{os.path.join(args.job_dir, 'metrics-test.json')}",
+        f"  TensorBoard: tensorboard --logdir {os.path.join(args.job_dir, LOG_DIR)}",
+    ]
+    return "\n".join(lines)
