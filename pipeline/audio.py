@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -22,6 +23,8 @@ from apache_beam.io.filesystems import FileSystems
 from pydub.utils import mediainfo_json
 
 CHUNK_SECONDS = 30.0
+# tensorflow-io's mp3 decoder returns wrong audio when threads of one process decode at once.
+_TFIO_LOCK = threading.Lock()
 _HEAD_BYTES = 16
 
 
@@ -126,17 +129,18 @@ def load_audio(path: str, sample_rate: int, chunk_seconds: float = CHUNK_SECONDS
 def _decode_with_tfio(path: str, sample_rate: int, chunk_seconds: float) -> Audio:
     import tensorflow_io as tfio
 
-    tensor = tfio.audio.AudioIOTensor(path)
-    length, channels = (int(n) for n in tensor.shape)
-    source_rate = int(tensor.rate)
-    if length == 0 or channels == 0:
-        raise ValueError("tensorflow-io found no audio frames")
-    chunk = _chunk_length(source_rate, sample_rate, chunk_seconds)
-    chunks = (
-        _mono(tensor[start : min(length, start + chunk)].numpy())
-        for start in range(0, length, chunk)
-    )
-    samples = resample_chunks(chunks, source_rate, sample_rate, length)
+    with _TFIO_LOCK:  # held from opening to the last chunk: interleaved files get mixed up
+        tensor = tfio.audio.AudioIOTensor(path)
+        length, channels = (int(n) for n in tensor.shape)
+        source_rate = int(tensor.rate)
+        if length == 0 or channels == 0:
+            raise ValueError("tensorflow-io found no audio frames")
+        chunk = _chunk_length(source_rate, sample_rate, chunk_seconds)
+        chunks = (
+            _mono(tensor[start : min(length, start + chunk)].numpy())
+            for start in range(0, length, chunk)
+        )
+        samples = resample_chunks(chunks, source_rate, sample_rate, length)
     return Audio(samples, sample_rate, source_rate, channels, "tensorflow-io")
 
 

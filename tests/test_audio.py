@@ -86,3 +86,17 @@ def test_sniff_format():
     assert sniff_format(b"OggS\0\x02") == "ogg"
     assert sniff_format(b"\0\0\0\x20ftypM4A ") == "m4a"
     assert sniff_format(b"hello") is None
+
+
+def test_threads_decoding_at_once_get_their_own_audio(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = [
+        str(mp3(tmp_path / f"{i}.mp3", 3.0 + i, (32000, 44100, 48000)[i % 3])) for i in range(6)
+    ]
+    alone = [load_audio(path, RATE).samples for path in paths]
+    for _ in range(3):
+        with ThreadPoolExecutor(4) as pool:
+            together = list(pool.map(lambda path: load_audio(path, RATE).samples, paths))
+        for one, other in zip(alone, together, strict=True):
+            np.testing.assert_array_equal(one, other)

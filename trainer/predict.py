@@ -21,7 +21,6 @@ import itertools
 import json
 import os
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
@@ -54,9 +53,6 @@ RAVEN_COLUMNS = (
 )
 SPECTROGRAM_CHUNK = 32  # windows per spectrogram call: vectorised, with bounded temporaries
 _WILDCARDS = "*?["
-# tensorflow-io's mp3 decoder is not thread-safe: concurrent decodes return corrupted audio.
-# Decoding takes turns; the spectrograms of decoded files are still computed in parallel.
-_DECODE_LOCK = threading.Lock()
 
 
 @dataclasses.dataclass
@@ -141,8 +137,7 @@ def window_spectrograms(
 def load_windows(path: str, params: SpectrogramParams, overlap: float) -> FilePrediction:
     """Decodes `path` and computes its window spectrograms; a failure becomes `.error`."""
     try:
-        with _DECODE_LOCK:
-            samples = load_audio(path, params.sample_rate).samples
+        samples = load_audio(path, params.sample_rate).samples
         starts = window_starts(samples, params, overlap)
         images = window_spectrograms(samples, starts, params)
     except Exception as error:  # noqa: BLE001 - one bad file is reported and skipped
