@@ -15,7 +15,7 @@ from schemas import DatasetFormatError
 
 AUTOTUNE = tf.data.AUTOTUNE
 SHUFFLE_BUFFER = 1024
-LABEL_OUT_OF_RANGE = "a record's label index is not a line of labels.txt"
+LABEL_OUT_OF_RANGE = "a record has a label index beyond the lines of labels.txt"
 
 
 def read_metadata(data_dir: str) -> tuple[dict[str, Any], list[str]]:

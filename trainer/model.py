@@ -65,12 +65,20 @@ def build_model(
         inputs = keras.Input((height, width), dtype="uint8", name="spectrogram")
         x = TimeCrop(round(width * CROP_FRACTION), seed=seed, name="time_crop")(inputs)
         x = SpectrogramToImage(image_size, name="to_image")(x)
-        base = keras.applications.InceptionV3(
-            include_top=False,
-            weights=weights,
-            input_shape=(image_size, image_size, 3),
-            pooling="avg",
-        )
+        try:
+            base = keras.applications.InceptionV3(
+                include_top=False,
+                weights=weights,
+                input_shape=(image_size, image_size, 3),
+                pooling="avg",
+            )
+        except (ValueError, OSError) as error:
+            if weights is None:
+                raise
+            raise TrainerError(
+                f"--weights {weights}: not weights of Inception-v3 without its top "
+                f"({str(error).splitlines()[0]})"
+            ) from None
         x = base(x, training=False if freeze_batchnorm else None)
         x = keras.layers.Dropout(dropout, seed=seed, name="dropout")(x)
         outputs = keras.layers.Dense(

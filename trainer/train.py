@@ -7,7 +7,6 @@ import csv
 import json
 import logging
 import os
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -110,7 +109,7 @@ def train(
             first_epoch += epochs
 
     model = new_model(None, mixed_precision=False)  # exported in float32, for any device
-    model.load_weights(os.path.join(args.job_dir, CHECKPOINT_DIR, BEST_WEIGHTS))
+    model.load_weights(_phase_weights(args.job_dir, 2))
     export_dir = export_model(model, args.job_dir, args.data_dir, tflite=args.export_tflite)
     metrics = {}
     if inputs.split_size(info, "test"):
@@ -158,9 +157,12 @@ def _callbacks(args: argparse.Namespace, phase: int) -> list[keras.callbacks.Cal
 
 
 def _prepare_job_dir(args: argparse.Namespace) -> None:
-    """Refuses to mix two runs in one job dir; records the flags of a new run."""
+    """Refuses to mix two runs in one job dir, or to delete what is not a run; records the flags."""
     job_dir = args.job_dir
-    holds_run = tf.io.gfile.exists(job_dir) and bool(tf.io.gfile.listdir(job_dir))
+    entries = tf.io.gfile.listdir(job_dir) if tf.io.gfile.exists(job_dir) else []
+    holds_run = RUN_FILE in entries
+    if entries and not holds_run:
+        raise TrainerError(f"{job_dir} holds files but no trainer run; pick another --job-dir")
     if holds_run and args.overwrite:
         tf.io.gfile.rmtree(job_dir)
     elif holds_run and not args.resume:
@@ -192,12 +194,7 @@ def _log_spectrograms(log_dir: str, dataset: tf.data.Dataset, labels: list[str])
     with tf.summary.create_file_writer(os.path.join(log_dir, "spectrograms")).as_default():
         for index in range(min(SPECTROGRAMS_LOGGED, len(spectrograms))):
             species = labels[int(tf.argmax(one_hot[index]))]
-            tf.summary.image(
-                f"{index}_{re.sub(r'[^A-Za-z0-9_.-]', '_', species)}",
-                spectrograms[index, ::-1, :, None][None],
-                step=0,
-                description=species,
-            )
+            tf.summary.image(f"{index}: {species}", spectrograms[index, ::-1, :, None][None], 0)
 
 
 def _phases_done(job_dir: str) -> int:
@@ -242,7 +239,10 @@ def _summary(
         f"  epochs:      {args.head_epochs} head only, then {args.base_epochs} with the base "
         f"(from {args.unfreeze_from or 'its first layer'}); image size {args.image_size}",
         f"  best epoch:  {int(best['epoch']) + 1}: val_loss {float(best['val_loss']):.4f}, "
-        f"val_accuracy {float(best['val_accuracy']):.3f} (its weights are exported)",
+        f"val_accuracy {float(best['val_accuracy']):.3f} "
+        f"({os.path.join(args.job_dir, CHECKPOINT_DIR, BEST_WEIGHTS)})",
+        f"  last epoch:  val_loss {float(history[-1]['val_loss']):.4f}, "
+        f"val_accuracy {float(history[-1]['val_accuracy']):.3f} (the exported model)",
         f"  evaluation:  {summarize(metrics) if metrics else 'no test examples'}",
         f"  exported:    {export_dir} (model.keras, saved_model/, labels.txt, dataset.json"
         f"{', model.tflite' if args.export_tflite else ''})",

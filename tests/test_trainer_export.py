@@ -1,0 +1,69 @@
+"""The export layout: model.keras, a SavedModel and TFLite that predict alike, labels, metadata."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from trainer import TrainerError
+from trainer.export import export_model, load_exported_model
+from trainer.model import build_model
+
+HEIGHT, WIDTH, SPECIES = 16, 40, ["a", "b", "c"]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """An untrained model exported with TFLite; its head is scaled up so predictions differ."""
+    data_dir = tmp_path_factory.mktemp("data")
+    (data_dir / "labels.txt").write_text("a\nb\nc\n")
+    info = {"format_version": 1, "complete": True, "image": {"height": HEIGHT, "width": WIDTH}}
+    (data_dir / "dataset.json").write_text(json.dumps(info))
+    model = build_model(HEIGHT, WIDTH, len(SPECIES), image_size=75, seed=0)
+    head = model.get_layer("probabilities")
+    kernel, bias = head.get_weights()
+    head.set_weights([kernel * 3000, bias])
+    job_dir = tmp_path_factory.mktemp("job")
+    export_model(model, str(job_dir), str(data_dir), tflite=True)
+    spectrograms = np.random.default_rng(0).integers(0, 256, (8, HEIGHT, WIDTH), dtype=np.uint8)
+    spectrograms[:4, :8] = 255  # loud low frequencies in half of them
+    return job_dir, model, spectrograms, model.predict(spectrograms, verbose=0)
+
+
+def test_predictions_of_the_model_under_test_differ_between_inputs(exported):
+    *_, expected = exported
+    assert expected.std(axis=0).max() > 0.05
+
+
+def test_saved_model_serves_uint8_spectrograms_as_the_in_memory_model(exported):
+    job_dir, _, spectrograms, expected = exported
+    signature = tf.saved_model.load(str(job_dir / "export" / "saved_model")).signatures[
+        "serving_default"
+    ]
+    (spec,) = signature.structured_input_signature[1].values()
+    assert (spec.name, spec.dtype, tuple(spec.shape)) == (
+        "spectrogram",
+        tf.uint8,
+        (None, HEIGHT, WIDTH),
+    )
+    outputs = signature(spectrogram=tf.constant(spectrograms))
+    assert list(outputs) == ["probabilities"] and outputs["probabilities"].dtype == tf.float32
+    np.testing.assert_allclose(outputs["probabilities"].numpy(), expected, atol=1e-5)
+
+
+def test_tflite_model_predicts_as_the_in_memory_model(exported):
+    job_dir, _, spectrograms, expected = exported
+    run = tf.lite.Interpreter(str(job_dir / "export" / "model.tflite")).get_signature_runner()
+    got = np.concatenate([run(spectrogram=s[None])["probabilities"] for s in spectrograms])
+    np.testing.assert_allclose(got, expected, atol=0.03)  # float16 weights
+
+
+def test_load_exported_model_takes_a_job_dir_or_its_export_dir(exported):
+    job_dir, _, spectrograms, expected = exported
+    for path in (job_dir, job_dir / "export"):
+        model, labels, info = load_exported_model(str(path))
+        assert labels == SPECIES and info["image"] == {"height": HEIGHT, "width": WIDTH}
+        np.testing.assert_allclose(model.predict(spectrograms, verbose=0), expected, atol=1e-6)
+    with pytest.raises(TrainerError, match="no exported model"):
+        load_exported_model(str(job_dir / "checkpoints"))

@@ -1,0 +1,91 @@
+"""The in-model preprocessing layers and the two training phases of the model."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from trainer import TrainerError
+from trainer.layers import SpectrogramToImage, TimeCrop
+from trainer.model import build_model, set_phase
+
+HEIGHT, WIDTH, SPECIES = 16, 40, 3
+
+
+def column_numbers(batch: int) -> tf.Tensor:
+    """Spectrograms whose every pixel holds its column number, to read crop offsets back."""
+    return tf.constant(np.tile(np.arange(WIDTH, dtype=np.uint8), (batch, HEIGHT, 1)))
+
+
+@pytest.fixture(scope="module")
+def model() -> keras.Model:
+    return build_model(HEIGHT, WIDTH, SPECIES, image_size=75, freeze_batchnorm=False, seed=0)
+
+
+def test_time_crop_takes_its_own_random_offset_for_every_example_in_training():
+    crop = TimeCrop(30, seed=1)
+    cropped = crop(column_numbers(32), training=True).numpy()
+    assert cropped.shape == (32, HEIGHT, 30) and cropped.dtype == np.uint8
+    offsets = cropped[:, 0, 0]
+    assert len(set(offsets)) > 1
+    assert set(offsets) <= set(range(WIDTH - 30 + 1))
+    expected = offsets[:, None, None] + np.arange(30)  # contiguous in time, every row kept
+    np.testing.assert_array_equal(cropped, np.broadcast_to(expected, cropped.shape))
+    assert not np.array_equal(crop(column_numbers(32), training=True).numpy()[:, 0, 0], offsets)
+
+
+def test_time_crop_takes_the_centre_at_inference():
+    crop = TimeCrop(30)
+    for _ in range(2):
+        cropped = crop(column_numbers(4)).numpy()
+        np.testing.assert_array_equal(cropped[:, :, 0], np.full((4, HEIGHT), 5))
+        assert cropped.shape == (4, HEIGHT, 30)
+
+
+def test_spectrogram_to_image_gives_three_equal_channels_in_minus_one_to_one():
+    pixels = np.zeros((2, HEIGHT, WIDTH), np.uint8)
+    pixels[1] = 255
+    image = SpectrogramToImage(75)(tf.constant(pixels)).numpy()
+    assert image.shape == (2, 75, 75, 3)
+    np.testing.assert_allclose(image[0], -1.0)
+    np.testing.assert_allclose(image[1], 1.0)
+    np.testing.assert_array_equal(image[..., 0], image[..., 2])
+
+
+def test_model_takes_uint8_spectrograms_and_gives_probabilities(model):
+    assert model.input.dtype == "uint8" and tuple(model.input.shape) == (None, HEIGHT, WIDTH)
+    probabilities = model.predict(column_numbers(2), verbose=0)
+    assert probabilities.shape == (2, SPECIES)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_phase_1_trains_only_the_head_and_keeps_the_base_batchnorm_in_inference_mode(model):
+    set_phase(model, 1)
+    assert sorted(w.path for w in model.trainable_weights) == [
+        "probabilities/bias",
+        "probabilities/kernel",
+    ]
+    base = model.get_layer("inception_v3")
+    before = [w.numpy().copy() for w in base.weights]
+    model.compile(keras.optimizers.Adam(0.1), "categorical_crossentropy")
+    model.train_on_batch(column_numbers(4), np.eye(SPECIES)[[0, 1, 2, 0]])
+    for old, new in zip(before, base.weights, strict=True):
+        np.testing.assert_array_equal(old, new.numpy(), err_msg=new.path)  # moving stats too
+
+
+def test_phase_2_trains_the_base_from_a_named_layer_up(model):
+    set_phase(model, 2)
+    everything = len(model.trainable_weights)
+    set_phase(model, 2, "mixed9")
+    top = {w.path.split("/")[0] for w in model.trainable_weights}
+    assert 2 < len(model.trainable_weights) < everything
+    assert "conv2d" not in top and "probabilities" in top
+    with pytest.raises(TrainerError, match="no such layer"):
+        set_phase(model, 2, "mixed99")
+
+
+def test_mixed_precision_keeps_the_softmax_in_float32():
+    mixed = build_model(HEIGHT, WIDTH, SPECIES, image_size=75, mixed_precision=True)
+    assert mixed.get_layer("inception_v3").compute_dtype == "float16"
+    assert mixed.output.dtype == "float32"
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is left alone
