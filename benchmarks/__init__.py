@@ -1,0 +1,1 @@
+"""Benchmarks of the builder, the input pipeline and the model; see BENCHMARKS.md."""

@@ -1,0 +1,115 @@
+"""Shared helpers: CPU clocks, fresh processes per measurement, the corpus, results files."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import csv
+import json
+import multiprocessing
+import os
+import pathlib
+import platform
+import resource
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+
+RESULTS_DIR = pathlib.Path(__file__).parent / "results"
+CACHE_DIR = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache")
+BENCH_CACHE = CACHE_DIR / "birdsong-benchmarks"
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its waited-for children (subprocesses)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@contextlib.contextmanager
+def clock() -> Iterator[dict]:
+    """Fills the yielded dict with cpu_s and wall_s of the block."""
+    figures: dict = {}
+    cpu, wall = cpu_seconds(), time.perf_counter()
+    yield figures
+    figures["cpu_s"] = round(cpu_seconds() - cpu, 3)
+    figures["wall_s"] = round(time.perf_counter() - wall, 3)
+    figures["load_avg_1min_after"] = round(os.getloadavg()[0], 2)
+
+
+def in_fresh_process(function: Callable, *args):
+    """function(*args) in a new spawned interpreter, so its clocks and memory start clean."""
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+        return pool.submit(function, *args).result()
+
+
+def machine() -> dict:
+    """Where the figures came from."""
+    model = ""
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        model = next((line.split(":", 1)[1].strip() for line in f if "model name" in line), "")
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory_gib, 1),
+        "python": platform.python_version(),
+        "load_avg_1min_at_start": round(os.getloadavg()[0], 2),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def save(name: str, results: dict) -> pathlib.Path:
+    """Writes benchmarks/results/<name>.json and prints where."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {path}")
+    return path
+
+
+def demo_corpus() -> pathlib.Path:
+    """The project's default demo corpus (8 species, 88 recordings, about 35 minutes of mp3)."""
+    from pipeline.demo_corpus import default_cache_dir, generate_corpus
+
+    return generate_corpus(default_cache_dir())
+
+
+def corpus_files(corpus: pathlib.Path) -> list[pathlib.Path]:
+    with open(corpus / "metadata.csv", newline="", encoding="utf-8") as f:
+        return [corpus / "audio" / row["file-name"] for row in csv.DictReader(f)]
+
+
+def subset_corpus(corpus: pathlib.Path, count: int, destination: pathlib.Path) -> pathlib.Path:
+    """A corpus of the first `count` recordings of `corpus` (audio linked, not copied)."""
+    shutil.rmtree(destination, ignore_errors=True)
+    (destination / "audio").mkdir(parents=True)
+    with open(corpus / "metadata.csv", newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)[:count]
+        fields = reader.fieldnames
+    with open(destination / "metadata.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    for row in rows:
+        (destination / "audio" / row["file-name"]).symlink_to(corpus / "audio" / row["file-name"])
+    return destination
+
+
+def build_flags(corpus: pathlib.Path, output: pathlib.Path, *extra: str) -> list[str]:
+    """pipeline.build flags keeping every recording of a corpus (all sound types)."""
+    return ["--input", str(corpus / "audio"), "--metadata", str(corpus / "metadata.csv"),
+            "--output", str(output), "--types", "", "--min-recordings", "1", "--overwrite",
+            *extra]  # fmt: skip
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True)
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    return round(numerator / denominator, 3) if denominator else float("nan")
