@@ -17,6 +17,16 @@ def column_numbers(batch: int) -> tf.Tensor:
     return tf.constant(np.tile(np.arange(WIDTH, dtype=np.uint8), (batch, HEIGHT, 1)))
 
 
+def calibrate_batchnorm(model: keras.Model, spectrograms: np.ndarray) -> None:
+    """Sets the base's BatchNorm statistics to those of `spectrograms`, as pretrained weights
+    would have them, so that an untrained base gives features of a sensible scale."""
+    base = model.get_layer("inception_v3")
+    for layer in base.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = 0.0  # one batch sets the moving statistics
+    base(model.get_layer("to_image")(model.get_layer("time_crop")(spectrograms)), training=True)
+
+
 @pytest.fixture(scope="module")
 def model() -> keras.Model:
     return build_model(HEIGHT, WIDTH, SPECIES, image_size=75, freeze_batchnorm=False, seed=0)

@@ -13,9 +13,9 @@ import pytest
 import tensorflow as tf
 
 import schemas
+from tests.test_trainer_model import calibrate_batchnorm
 from trainer import evaluate, inputs, model, task, train
 from trainer.export import load_exported_model
-from trainer.layers import SpectrogramToImage, TimeCrop
 from trainer.metrics import compute_metrics
 
 IMAGE_SIZE = 75
@@ -55,21 +55,14 @@ def read_history(job_dir: Path) -> list[dict[str, str]]:
 @pytest.fixture(scope="module")
 def base_weights(small_dataset, tmp_path_factory) -> str:
     """A stand-in for ImageNet weights (offline): a random Inception-v3 base whose BatchNorm
-    statistics are those of small_dataset, so that its features are of a sensible scale."""
+    statistics are those of small_dataset."""
     info, labels = inputs.read_metadata(small_dataset)
     batches = inputs.eval_dataset(small_dataset, "train", info, labels, 64)
     spectrograms = np.concatenate([batch["spectrogram"] for batch in batches])
-    width = round(info["image"]["width"] * model.CROP_FRACTION)
-    images = SpectrogramToImage(IMAGE_SIZE)(TimeCrop(width)(spectrograms))
-    base = keras.applications.InceptionV3(
-        include_top=False, weights=None, input_shape=(IMAGE_SIZE, IMAGE_SIZE, 3), pooling="avg"
-    )
-    for layer in base.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.momentum = 0.0  # one batch sets the moving statistics
-    base(images, training=True)
+    untrained = model.build_model(*spectrograms.shape[1:], len(labels), image_size=IMAGE_SIZE)
+    calibrate_batchnorm(untrained, spectrograms)
     path = str(tmp_path_factory.mktemp("weights") / "base.weights.h5")
-    base.save_weights(path)
+    untrained.get_layer("inception_v3").save_weights(path)
     return path
 
 

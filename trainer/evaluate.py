@@ -41,7 +41,7 @@ def evaluate(
         for features in batches:
             probabilities.append(model.predict_on_batch(features["spectrogram"]))
             true_labels.append(features["label"].numpy())
-            recording_ids.extend(features["recording_id"].numpy().astype(str))
+            recording_ids.extend(r.decode() for r in features["recording_id"].numpy())
     metrics = {
         "split": split,
         "data_dir": data_dir,
@@ -55,11 +55,14 @@ def evaluate(
         np.array(metrics["confusion_matrix"]),
         labels,
         os.path.join(job_dir, f"confusion-{split}.png"),
+        title=f"{split} split, {metrics['examples']} snippets",
     )
     return metrics
 
 
-def plot_confusion_matrix(matrix: np.ndarray, species: list[str], path: str) -> None:
+def plot_confusion_matrix(
+    matrix: np.ndarray, species: list[str], path: str, *, title: str = ""
+) -> None:
     """Saves a confusion matrix (rows: true species) as a PNG labelled with species names."""
     size = 2 + 0.35 * len(species)
     figure = Figure(figsize=(size + 2, size))  # no pyplot: drawn with the Agg canvas
@@ -71,6 +74,7 @@ def plot_confusion_matrix(matrix: np.ndarray, species: list[str], path: str) -> 
     axes.set_yticks(ticks, species)
     axes.set_xlabel("predicted species")
     axes.set_ylabel("true species")
+    axes.set_title(title)
     if len(species) <= 20:
         for (row, column), count in np.ndenumerate(matrix):
             axes.text(column, row, count, ha="center", va="center", fontsize=8)
@@ -82,10 +86,7 @@ def plot_confusion_matrix(matrix: np.ndarray, species: list[str], path: str) -> 
 def run_evaluation(args: argparse.Namespace) -> dict[str, Any]:
     """Evaluates the job's exported model on the dataset it was trained on (or --data-dir)."""
     model, labels, _ = load_exported_model(args.job_dir)
-    data_dir = args.data_dir
-    if data_dir is None:
-        with tf.io.gfile.GFile(os.path.join(args.job_dir, RUN_FILE)) as f:
-            data_dir = json.load(f)["data_dir"]
+    data_dir = args.data_dir or _trained_on(args.job_dir)
     if schemas.read_labels(data_dir) != labels:
         raise TrainerError(
             f"{data_dir}: its labels.txt differs from the one the model was trained with"
@@ -93,6 +94,15 @@ def run_evaluation(args: argparse.Namespace) -> dict[str, Any]:
     metrics = evaluate(model, data_dir, args.split, args.job_dir, batch_size=args.batch_size)
     print(summarize(metrics))
     return metrics
+
+
+def _trained_on(job_dir: str) -> str:
+    """The data dir of the run in job_dir."""
+    path = os.path.join(job_dir, RUN_FILE)
+    if not tf.io.gfile.exists(path):
+        raise TrainerError(f"{path}: not found; pass --data-dir")
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)["data_dir"]
 
 
 def summarize(metrics: dict[str, Any]) -> str:

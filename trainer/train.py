@@ -53,7 +53,7 @@ def train(
         if not inputs.split_size(info, split):
             raise DatasetFormatError(f"{args.data_dir}: the {split} split has no examples")
     _prepare_job_dir(args)
-    mixed_precision = _log_devices() and args.mixed_precision
+    use_mixed_precision = _log_devices() and args.mixed_precision
     height, width = info["image"]["height"], info["image"]["width"]
 
     def new_model(weights: str | None, mixed_precision: bool) -> keras.Model:
@@ -88,7 +88,7 @@ def train(
         for phase, epochs, learning_rate in phases:
             if phase > _phases_done(args.job_dir):
                 model = new_model(
-                    resolve_weights(args.weights) if phase == 1 else None, mixed_precision
+                    resolve_weights(args.weights) if phase == 1 else None, use_mixed_precision
                 )
                 if phase == 2:
                     model.load_weights(_phase_weights(args.job_dir, 1))
