@@ -14,7 +14,10 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.portability.api import beam_provision_api_pb2
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.runners.portability.fn_api_runner.fn_runner import ExtendedProvisionInfo
+from google.protobuf import struct_pb2
 
 from pipeline import options as build_options
 from pipeline.audio import MissingToolError, check_ffmpeg
@@ -89,11 +92,13 @@ def _runner_and_workers(beam_args: list[str], pipeline_options: PipelineOptions)
         direct.direct_num_workers = os.cpu_count() or 1
     if direct.direct_running_mode == "in_memory":
         direct.direct_num_workers = 1
-    else:  # worker processes log at INFO unless told otherwise through the environment
-        os.environ.setdefault(
-            "PIPELINE_OPTIONS", json.dumps({"default_sdk_harness_log_level": "WARNING"})
-        )
-    return FnApiRunner(), direct.direct_num_workers
+    # Worker processes take their log level from the provision info: INFO floods the terminal.
+    worker_options = struct_pb2.Struct()
+    worker_options.update({"default_sdk_harness_log_level": "WARNING"})
+    provision = beam_provision_api_pb2.ProvisionInfo(
+        retrieval_token="unused", pipeline_options=worker_options
+    )
+    return FnApiRunner(provision_info=ExtendedProvisionInfo(provision)), direct.direct_num_workers
 
 
 def _write_records(examples, output: str, compression: str, shards: dict[str, int]) -> None:
