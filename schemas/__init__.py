@@ -18,17 +18,18 @@ from schemas.dataset_info import (
     read_labels,
     shard_pattern,
 )
-from schemas.example import FEATURE_SPEC, make_example, parse_examples
+from schemas.example import FEATURES, feature_spec, make_example, parse_examples
 
 __all__ = [
     "DATASET_INFO_FILE",
     "FAILURES_FILE",
-    "FEATURE_SPEC",
+    "FEATURES",
     "FORMAT_VERSION",
     "LABELS_FILE",
     "SPLITS",
     "DatasetFormatError",
     "SpectrogramParams",
+    "feature_spec",
     "make_example",
     "parse_examples",
     "read_dataset_info",

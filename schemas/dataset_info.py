@@ -6,8 +6,6 @@ import dataclasses
 import json
 from typing import Any
 
-import tensorflow as tf
-
 FORMAT_VERSION = 1
 SPLITS = ("train", "validation", "test")
 DATASET_INFO_FILE = "dataset.json"
@@ -55,6 +53,8 @@ def shard_pattern(data_dir: str, split: str) -> str:
 
 def read_dataset_info(data_dir: str) -> dict[str, Any]:
     """Reads dataset.json, refusing a dataset that is incomplete or of an unknown version."""
+    import tensorflow as tf  # for tf.io.gfile: local, gs:// and every TensorFlow filesystem
+
     path = f"{data_dir.rstrip('/')}/{DATASET_INFO_FILE}"
     if not tf.io.gfile.exists(path):
         raise DatasetFormatError(
@@ -78,6 +78,8 @@ def read_dataset_info(data_dir: str) -> dict[str, Any]:
 
 def read_labels(data_dir: str) -> list[str]:
     """Species names of labels.txt; line i is label i."""
+    import tensorflow as tf
+
     path = f"{data_dir.rstrip('/')}/{LABELS_FILE}"
     if not tf.io.gfile.exists(path):
         raise DatasetFormatError(f"{path}: not found")

@@ -7,34 +7,43 @@ row 0 is 0 Hz, the last row is the Nyquist frequency; columns are STFT frames in
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 
-FEATURE_SPEC = {
-    "spectrogram": tf.io.FixedLenFeature([], tf.string),
-    "height": tf.io.FixedLenFeature([], tf.int64),
-    "width": tf.io.FixedLenFeature([], tf.int64),
-    "label": tf.io.FixedLenFeature([], tf.int64),
-    "species": tf.io.FixedLenFeature([], tf.string),
-    "recording_id": tf.io.FixedLenFeature([], tf.string),
-    "snippet_index": tf.io.FixedLenFeature([], tf.int64),
-    "start_seconds": tf.io.FixedLenFeature([], tf.float32),
-    "source_file": tf.io.FixedLenFeature([], tf.string),
-    "sound_type": tf.io.FixedLenFeature([], tf.string, default_value=""),
-    "license": tf.io.FixedLenFeature([], tf.string, default_value=""),
-    "quality": tf.io.FixedLenFeature([], tf.string, default_value=""),
+# TensorFlow is imported where it is used: the builder's launcher never needs it.
+# Feature key -> (dtype, default value; None: required).
+FEATURES = {
+    "spectrogram": ("string", None),
+    "height": ("int64", None),
+    "width": ("int64", None),
+    "label": ("int64", None),
+    "species": ("string", None),
+    "recording_id": ("string", None),
+    "snippet_index": ("int64", None),
+    "start_seconds": ("float32", None),
+    "source_file": ("string", None),
+    "sound_type": ("string", ""),
+    "license": ("string", ""),
+    "quality": ("string", ""),
 }
 
 
-def _bytes(value: str | bytes) -> tf.train.Feature:
-    data = value.encode("utf-8") if isinstance(value, str) else value
-    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[data]))
+def feature_spec() -> dict:
+    """The tf.io parsing spec of the Example: every feature a scalar of its dtype."""
+    import tensorflow as tf
+
+    return {
+        key: tf.io.FixedLenFeature([], tf.dtypes.as_dtype(dtype), default_value=default)
+        for key, (dtype, default) in FEATURES.items()
+    }
 
 
-def _int(value: int) -> tf.train.Feature:
-    return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
+def _feature(dtype: str, value: str | bytes | int | float):
+    import tensorflow as tf
 
-
-def _float(value: float) -> tf.train.Feature:
+    if dtype == "string":
+        data = value.encode("utf-8") if isinstance(value, str) else value
+        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[data]))
+    if dtype == "int64":
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
     return tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))
 
 
@@ -50,33 +59,38 @@ def make_example(
     sound_type: str = "",
     license: str = "",
     quality: str = "",
-) -> tf.train.Example:
-    """Builds the Example of one snippet from its uint8 (height, width) spectrogram."""
+):
+    """The tf.train.Example of one snippet, from its uint8 (height, width) spectrogram."""
+    import tensorflow as tf
+
     if spectrogram.dtype != np.uint8 or spectrogram.ndim != 2:
         raise ValueError(
             f"spectrogram must be 2-D uint8, got {spectrogram.dtype} {spectrogram.shape}"
         )
     height, width = spectrogram.shape
-    feature = {
-        "spectrogram": _bytes(np.ascontiguousarray(spectrogram).tobytes()),
-        "height": _int(height),
-        "width": _int(width),
-        "label": _int(label),
-        "species": _bytes(species),
-        "recording_id": _bytes(recording_id),
-        "snippet_index": _int(snippet_index),
-        "start_seconds": _float(start_seconds),
-        "source_file": _bytes(source_file),
-        "sound_type": _bytes(sound_type),
-        "license": _bytes(license),
-        "quality": _bytes(quality),
+    values = {
+        "spectrogram": np.ascontiguousarray(spectrogram).tobytes(),
+        "height": height,
+        "width": width,
+        "label": label,
+        "species": species,
+        "recording_id": recording_id,
+        "snippet_index": snippet_index,
+        "start_seconds": start_seconds,
+        "source_file": source_file,
+        "sound_type": sound_type,
+        "license": license,
+        "quality": quality,
     }
+    feature = {key: _feature(FEATURES[key][0], value) for key, value in values.items()}
     return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
-def parse_examples(serialized: tf.Tensor, height: int, width: int) -> dict[str, tf.Tensor]:
+def parse_examples(serialized, height: int, width: int) -> dict:
     """Parses a batch (or one) of serialized Examples; "spectrogram" becomes uint8 (..., h, w)."""
-    features = tf.io.parse_example(serialized, FEATURE_SPEC)
+    import tensorflow as tf
+
+    features = tf.io.parse_example(serialized, feature_spec())
     pixels = tf.io.decode_raw(features["spectrogram"], tf.uint8)
     features["spectrogram"] = tf.reshape(
         pixels, tf.concat([tf.shape(serialized), [height, width]], 0)
