@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from trainer import TrainerError
 from trainer.layers import SpectrogramToImage, TimeCrop
-from trainer.model import build_model, set_phase
+from trainer.model import SCRATCH_BATCHNORM_MOMENTUM, build_model, set_phase
 
 HEIGHT, WIDTH, SPECIES = 16, 40, 3
 
@@ -92,6 +92,14 @@ def test_phase_2_trains_the_base_from_a_named_layer_up(model):
     assert "conv2d" not in top and "probabilities" in top
     with pytest.raises(TrainerError, match="no such layer"):
         set_phase(model, 2, "mixed99")
+
+
+def test_batchnorm_averages_move_faster_only_in_a_base_trained_from_scratch(model):
+    pretrained = build_model(HEIGHT, WIDTH, SPECIES, image_size=75)
+    for built, momentum in ((model, SCRATCH_BATCHNORM_MOMENTUM), (pretrained, 0.99)):
+        layers = built.get_layer("inception_v3").layers
+        norms = [layer for layer in layers if isinstance(layer, keras.layers.BatchNormalization)]
+        assert norms and {layer.momentum for layer in norms} == {momentum}
 
 
 def test_mixed_precision_keeps_the_softmax_in_float32():

@@ -197,3 +197,14 @@ def test_offline_imagenet_weights_get_one_line_naming_the_ways_on(
     (error,) = capsys.readouterr().err.strip().splitlines()
     assert "cannot download the ImageNet weights" in error
     assert "--weights FILE" in error and "--weights none" in error
+
+
+def test_from_scratch_with_no_head_phase_trains_the_base_only(small_dataset, tmp_path):
+    argv = [
+        "--data-dir", small_dataset, "--job-dir", str(tmp_path), "--weights", "none",
+        "--image-size", str(IMAGE_SIZE), "--batch-size", "8", "--steps-per-epoch", "1",
+        "--head-epochs", "0", "--base-epochs", "1",
+    ]  # fmt: skip
+    assert task.main(argv) == 0
+    assert [row["epoch"] for row in read_history(tmp_path)] == ["0"]
+    assert (tmp_path / "metrics-test.json").is_file()

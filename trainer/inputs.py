@@ -15,6 +15,7 @@ from schemas import DatasetFormatError
 
 AUTOTUNE = tf.data.AUTOTUNE
 SHUFFLE_BUFFER = 1024
+PARSE_BATCH = 64  # records parsed together in training, before balancing and the shuffle
 LABEL_OUT_OF_RANGE = "a record has a label index beyond the lines of labels.txt"
 
 
@@ -61,8 +62,12 @@ def _examples(
     dataset = tf.data.Dataset.from_tensor_slices(files)
     if training:
         dataset = dataset.shuffle(len(files))
+
+    def records(file: tf.Tensor) -> tf.data.Dataset:
+        return tf.data.TFRecordDataset(file, compression_type=compression)
+
     dataset = dataset.interleave(
-        lambda file: tf.data.TFRecordDataset(file, compression_type=compression),
+        records,
         num_parallel_calls=AUTOTUNE,
         deterministic=not training,
     )
@@ -84,12 +89,12 @@ def train_dataset(
 
     With `balance`, each example of a species is repeated (max count / its count) times on
     average, as the seed did, so that every species present is drawn about equally often.
-    Unlike rejection_resample or sample_from_datasets over per-species filters, this reads every
-    record once per pass and rejects nothing.
+    Records are parsed in batches and repeated with tf.repeat before they are unbatched for the
+    shuffle: every record is read once per pass, none is rejected.
     """
     n_classes = len(labels)
-    dataset = _examples(data_dir, "train", info, n_classes, training=True, batch=0)
-    dataset = dataset.map(lambda features: (features["spectrogram"], features["label"]))
+    dataset = _examples(data_dir, "train", info, n_classes, training=True, batch=PARSE_BATCH)
+    dataset = dataset.map(_spectrogram_and_label)
     if cache:
         dataset = dataset.cache()
     dataset = dataset.repeat()
@@ -101,18 +106,31 @@ def train_dataset(
         )
         mean_copies = tf.constant(np.divide(counts.max(), counts, where=counts > 0, out=0 * counts))
 
-        def repeated(spectrogram: tf.Tensor, label: tf.Tensor) -> tf.data.Dataset:
+        def repeated(spectrograms: tf.Tensor, label_ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             # the floor or the ceiling of the mean number of copies, at random: right on average
-            copies = tf.cast(mean_copies[label] + tf.random.uniform(()), tf.int64)
-            return tf.data.Dataset.from_tensors((spectrogram, label)).repeat(copies)
+            copies = tf.gather(mean_copies, label_ids)
+            copies = tf.cast(copies + tf.random.uniform(tf.shape(copies)), tf.int32)
+            return tf.repeat(spectrograms, copies, axis=0), tf.repeat(label_ids, copies, axis=0)
 
-        dataset = dataset.flat_map(repeated)
-    dataset = dataset.shuffle(SHUFFLE_BUFFER)
+        dataset = dataset.map(repeated, num_parallel_calls=AUTOTUNE)
+
+    def one_hot(spectrograms: tf.Tensor, label_ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return spectrograms, tf.one_hot(label_ids, n_classes)
+
+    options = tf.data.Options()
+    options.deterministic = False
     return (
-        dataset.batch(batch_size, drop_remainder=True)
-        .map(lambda x, y: (x, tf.one_hot(y, n_classes)), num_parallel_calls=AUTOTUNE)
+        dataset.unbatch()
+        .shuffle(SHUFFLE_BUFFER)
+        .batch(batch_size, drop_remainder=True, num_parallel_calls=AUTOTUNE)
+        .map(one_hot, num_parallel_calls=AUTOTUNE)
         .prefetch(AUTOTUNE)
+        .with_options(options)
     )
+
+
+def _spectrogram_and_label(features: dict[str, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
+    return features["spectrogram"], features["label"]
 
 
 def eval_dataset(
@@ -135,9 +153,11 @@ def eval_dataset(
 
 def with_one_hot(dataset: tf.data.Dataset, n_classes: int) -> tf.data.Dataset:
     """(spectrogram, one-hot label) batches of an eval_dataset, for Keras' fit and evaluate."""
-    return dataset.map(
-        lambda features: (features["spectrogram"], tf.one_hot(features["label"], n_classes))
-    )
+
+    def one_hot(features: dict[str, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
+        return features["spectrogram"], tf.one_hot(features["label"], n_classes)
+
+    return dataset.map(one_hot)
 
 
 @contextlib.contextmanager

@@ -174,7 +174,7 @@ def _prepare_job_dir(args: argparse.Namespace) -> None:
         return
     if args.resume:
         logger.info("nothing to resume in %s; starting a new run", job_dir)
-    tf.io.gfile.makedirs(job_dir)
+    tf.io.gfile.makedirs(os.path.join(job_dir, CHECKPOINT_DIR))  # also for --head-epochs 0
     _write_json(os.path.join(job_dir, RUN_FILE), vars(args))
 
 
