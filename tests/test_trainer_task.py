@@ -192,11 +192,12 @@ def test_offline_imagenet_weights_get_one_line_naming_the_ways_on(
     small_dataset, tmp_path, monkeypatch, capsys
 ):
     monkeypatch.setattr(model, "IMAGENET_WEIGHTS_URL", "http://127.0.0.1:9/not-cached.h5")
-    argv = ["--data-dir", small_dataset, "--job-dir", str(tmp_path), "--image-size", "75"]
+    argv = ["--data-dir", small_dataset, "--job-dir", str(tmp_path / "job"), "--image-size", "75"]
     assert task.main(argv) == 1
     (error,) = capsys.readouterr().err.strip().splitlines()
     assert "cannot download the ImageNet weights" in error
     assert "--weights FILE" in error and "--weights none" in error
+    assert not (tmp_path / "job").exists()  # so the suggested `--weights none` run can start
 
 
 def test_from_scratch_with_no_head_phase_trains_the_base_only(small_dataset, tmp_path):

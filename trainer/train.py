@@ -52,6 +52,7 @@ def train(
     for split in ("train", "validation"):
         if not inputs.split_size(info, split):
             raise DatasetFormatError(f"{args.data_dir}: the {split} split has no examples")
+    weights = resolve_weights(args.weights)  # first: an offline machine leaves no job dir behind
     _prepare_job_dir(args)
     use_mixed_precision = _log_devices() and args.mixed_precision
     height, width = info["image"]["height"], info["image"]["width"]
@@ -87,9 +88,7 @@ def train(
         _log_spectrograms(os.path.join(args.job_dir, LOG_DIR), train_data, labels)
         for phase, epochs, learning_rate in phases:
             if phase > _phases_done(args.job_dir):
-                model = new_model(
-                    resolve_weights(args.weights) if phase == 1 else None, use_mixed_precision
-                )
+                model = new_model(weights if phase == 1 else None, use_mixed_precision)
                 if phase == 2:
                     model.load_weights(_phase_weights(args.job_dir, 1))
                 set_phase(model, phase, args.unfreeze_from)
