@@ -8,20 +8,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
-import numpy as np
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from pipeline.audio import AudioError, check_ffmpeg, load_audio
 from pipeline.catalog import Failure, Recording
 from pipeline.snippets import SnippetSelection, choose_snippets
-from pipeline.spectrogram import spectrogram
+from pipeline.spectrogram import snippet_spectrograms
 from schemas import SPLITS, SpectrogramParams, make_example
 
 EXAMPLES = "examples"
 NAMESPACE = "birdsong"
 SILENCE_PEAK = 1e-4  # -80 dBFS: below this everywhere, a recording holds nothing to learn
-_BATCH = 16  # snippets per spectrogram call: vectorised, yet small in memory
 
 # Failure reasons that are deliberate choices of the user rather than bad input.
 SELECTION_REASONS = ("filtered_type", "filtered_min_recordings", "filtered_top_species")
@@ -112,28 +110,22 @@ class ProcessRecording(beam.DoFn):
         starts = choose_snippets(
             samples, params.sample_rate, params.snippet_samples, params.hop, self._selection
         )
-        if len(samples) < params.snippet_samples:
-            samples = np.pad(samples, (0, params.snippet_samples - len(samples)))
-        examples = []
-        for first in range(0, len(starts), _BATCH):
-            batch = starts[first : first + _BATCH]
-            images = spectrogram(
-                np.stack([samples[s : s + params.snippet_samples] for s in batch]), params
-            )
-            for offset, (start, image) in enumerate(zip(batch, images, strict=True)):
-                example = make_example(
-                    image,
-                    label=self._label_of[recording.species],
-                    species=recording.species,
-                    recording_id=recording.recording_id,
-                    snippet_index=first + offset,
-                    start_seconds=start / params.sample_rate,
-                    source_file=recording.source_file,
-                    sound_type=recording.sound_type,
-                    license=recording.license,
-                    quality=recording.quality,
-                )
-                examples.append(example.SerializeToString())
+        images = snippet_spectrograms(samples, starts, params)
+        examples = [
+            make_example(
+                image,
+                label=self._label_of[recording.species],
+                species=recording.species,
+                recording_id=recording.recording_id,
+                snippet_index=index,
+                start_seconds=start / params.sample_rate,
+                source_file=recording.source_file,
+                sound_type=recording.sound_type,
+                license=recording.license,
+                quality=recording.quality,
+            ).SerializeToString()
+            for index, (start, image) in enumerate(zip(starts, images, strict=True))
+        ]
         return examples, audio.decoder
 
 

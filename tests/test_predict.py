@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from pipeline.audio import load_audio
+from pipeline.spectrogram import snippet_spectrograms
 from schemas import SpectrogramParams, read_labels
 from tests.prefix_filesystem import PREFIX, PrefixFileSystem
 from trainer.predict import (
@@ -27,7 +28,6 @@ from trainer.predict import (
     predict_files,
     resolve_inputs,
     result_rows,
-    window_spectrograms,
     window_starts,
 )
 
@@ -225,7 +225,7 @@ def test_agrees_with_trainer_evaluation_of_training_snippets(
     starts = [round(float(s) * params.sample_rate) for s in record["start_seconds"]]
 
     np.testing.assert_array_equal(
-        window_spectrograms(samples, starts, params), record["spectrogram"]
+        snippet_spectrograms(samples, starts, params), record["spectrogram"]
     )
     probabilities = classifier.classify_windows(samples, starts)
     np.testing.assert_allclose(probabilities, record["probabilities"], atol=1e-5)

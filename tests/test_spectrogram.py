@@ -3,7 +3,7 @@
 import numpy as np
 import scipy.signal
 
-from pipeline.spectrogram import spectrogram
+from pipeline.spectrogram import snippet_spectrograms, spectrogram
 from schemas import SpectrogramParams
 
 PARAMS = SpectrogramParams()
@@ -58,3 +58,12 @@ def test_scale_of_the_input_does_not_matter():
         snippet * 0.01, PARAMS
     ).astype(int)
     assert np.abs(difference).max() <= 1
+
+
+def test_snippets_past_the_end_are_zero_padded():
+    rng = np.random.default_rng(3)
+    samples = rng.standard_normal(PARAMS.snippet_samples + 1000).astype(np.float32)
+    images = snippet_spectrograms(samples, [0, 1000, 5000], PARAMS)
+    padded = np.concatenate([samples[5000:], np.zeros(5000 - 1000, np.float32)])
+    np.testing.assert_array_equal(images[1], spectrogram(samples[1000:], PARAMS))
+    np.testing.assert_array_equal(images[2], spectrogram(padded, PARAMS))

@@ -32,7 +32,7 @@ from apache_beam.io.filesystems import FileSystems
 from pipeline.audio import load_audio
 from pipeline.catalog import AUDIO_EXTENSIONS, CatalogError, list_audio_files
 from pipeline.snippets import SnippetSelection, choose_snippets
-from pipeline.spectrogram import spectrogram
+from pipeline.spectrogram import snippet_spectrograms
 from schemas import DatasetFormatError, SpectrogramParams
 from trainer import TrainerError
 from trainer.export import load_exported_model
@@ -51,7 +51,6 @@ RAVEN_COLUMNS = (
     "Score",
     "Begin Path",
 )
-SPECTROGRAM_CHUNK = 32  # windows per spectrogram call: vectorised, with bounded temporaries
 _WILDCARDS = "*?["
 
 
@@ -98,7 +97,7 @@ class Classifier:
 
     def classify_windows(self, samples: np.ndarray, starts: list[int]) -> np.ndarray:
         """Probabilities (len(starts), species) of the windows of `samples` at sample `starts`."""
-        return self.probabilities(window_spectrograms(samples, starts, self.params))
+        return self.probabilities(snippet_spectrograms(samples, starts, self.params))
 
 
 def window_starts(samples: np.ndarray, params: SpectrogramParams, overlap: float) -> list[int]:
@@ -114,32 +113,12 @@ def window_starts(samples: np.ndarray, params: SpectrogramParams, overlap: float
     return [*starts, last] if last > starts[-1] else starts
 
 
-def window_spectrograms(
-    samples: np.ndarray, starts: list[int], params: SpectrogramParams
-) -> np.ndarray:
-    """uint8 spectrograms (len(starts), height, width) of the windows at `starts`.
-
-    Windows reaching past the end are zero-padded, as the builder pads short recordings.
-    """
-    size = params.snippet_samples
-    end = max(starts) + size
-    if len(samples) < end:
-        samples = np.pad(samples, (0, end - len(samples)))
-    images = np.empty((len(starts), params.frequency_rows, params.frames), np.uint8)
-    for first in range(0, len(starts), SPECTROGRAM_CHUNK):
-        chunk = starts[first : first + SPECTROGRAM_CHUNK]
-        images[first : first + len(chunk)] = spectrogram(
-            np.stack([samples[start : start + size] for start in chunk]), params
-        )
-    return images
-
-
 def load_windows(path: str, params: SpectrogramParams, overlap: float) -> FilePrediction:
     """Decodes `path` and computes its window spectrograms; a failure becomes `.error`."""
     try:
         samples = load_audio(path, params.sample_rate).samples
         starts = window_starts(samples, params, overlap)
-        images = window_spectrograms(samples, starts, params)
+        images = snippet_spectrograms(samples, starts, params)
     except Exception as error:  # noqa: BLE001 - one bad file is reported and skipped
         return FilePrediction(path, error=(str(error).splitlines() or [type(error).__name__])[0])
     return FilePrediction(path, len(samples), starts, images)
