@@ -204,33 +204,36 @@ def catalog_from_csv(
     return recordings, failures, len(by_relative)
 
 
-def catalog_from_folders(input_path: str) -> tuple[list[Recording], list[Failure], int]:
-    """Recordings of `<root>/<species>/<file>`; the species is the folder's name."""
+def _species_folder(relative: str) -> tuple[str, str] | None:
+    """(species, sound type) of `<species>/<file>`: the folder's name, no type."""
+    parts = relative.split("/")
+    return (parts[-2], "") if len(parts) >= 2 else None
+
+
+def _master_set_name(relative: str) -> tuple[str, str] | None:
+    """(species, sound type) of a Cornell Master Set name: `Acadian Flycatcher 2 MA Song.mp3`."""
+    match = _MASTER_SET_NAME.match(posixpath.basename(relative))
+    return (match["species"], match["type"].lower()) if match else None
+
+
+_NAMING = {
+    "folders": (_species_folder, "not inside a species folder"),
+    "master-set": (_master_set_name, "name is not 'Species N ST Type'"),
+}
+
+
+def catalog_from_paths(input_path: str, layout: str) -> tuple[list[Recording], list[Failure], int]:
+    """Recordings whose species (and type) their path names, in the folders or master-set layout."""
+    describe, refusal = _NAMING[layout]
     root, paths = list_audio_files(input_path)
     recordings, failures = [], []
     for path in paths:
         relative = _relative(root, path)
-        parts = relative.split("/")
-        if len(parts) < 2:
-            failures.append(Failure(relative, "unknown_species", "not inside a species folder"))
+        described = describe(relative)
+        if described is None:
+            failures.append(Failure(relative, "unknown_species", refusal))
         else:
-            recordings.append(Recording(relative, path, relative, parts[-2]))
-    return recordings, failures, len(paths)
-
-
-def catalog_from_master_set(input_path: str) -> tuple[list[Recording], list[Failure], int]:
-    """Recordings named like the Cornell Master Set: `Acadian Flycatcher 2 MA Song.mp3`."""
-    root, paths = list_audio_files(input_path)
-    recordings, failures = [], []
-    for path in paths:
-        relative = _relative(root, path)
-        match = _MASTER_SET_NAME.match(posixpath.basename(relative))
-        if match is None:
-            failures.append(Failure(relative, "unknown_species", "name is not 'Species N ST Type'"))
-        else:
-            recordings.append(
-                Recording(relative, path, relative, match["species"], match["type"].lower())
-            )
+            recordings.append(Recording(relative, path, relative, *described))
     return recordings, failures, len(paths)
 
 
@@ -285,10 +288,8 @@ def build_catalog(
         if not metadata_path:
             raise CatalogError("--layout csv needs --metadata FILE")
         recordings, failures, input_files = catalog_from_csv(input_path, metadata_path)
-    elif layout == "folders":
-        recordings, failures, input_files = catalog_from_folders(input_path)
-    elif layout == "master-set":
-        recordings, failures, input_files = catalog_from_master_set(input_path)
+    elif layout in _NAMING:
+        recordings, failures, input_files = catalog_from_paths(input_path, layout)
     else:
         raise CatalogError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
     kept, filtered, labels, kept_types = apply_selections(recordings, selections)
