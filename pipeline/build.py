@@ -62,11 +62,7 @@ def _shard_counts(opts: build_options.BuildOptions, recordings: list[Recording])
     if opts.num_shards:
         return {s: max(1, math.ceil(opts.num_shards * opts.fractions[s] / opts.fractions["train"]))
                 if opts.fractions["train"] else opts.num_shards for s in SPLITS}  # fmt: skip
-    sizes = FileSystems.match([r.path for r in recordings])
-    seconds = (
-        sum(m.size_in_bytes for result in sizes for m in result.metadata_list)
-        / _MP3_BYTES_PER_SECOND
-    )
+    seconds = sum(r.size_bytes for r in recordings) / _MP3_BYTES_PER_SECOND
     params = opts.spectrogram
     example_bytes = params.frequency_rows * params.frames + _EXAMPLE_OVERHEAD
     total_bytes = seconds / opts.snippets.seconds_per_snippet * example_bytes

@@ -55,6 +55,7 @@ class Recording:
     sound_type: str = ""
     license: str = ""
     quality: str = ""
+    size_bytes: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,14 +98,15 @@ def _root_and_pattern(input_path: str) -> tuple[str, str]:
     return root, f"{root}/**"
 
 
-def list_audio_files(input_path: str) -> tuple[str, list[str]]:
-    """(root, sorted audio file paths) of a folder or glob, on any Beam filesystem."""
+def list_audio_files(input_path: str) -> tuple[str, dict[str, int]]:
+    """(root, {audio file path: size in bytes}, sorted by path) of a folder or glob, on any
+    Beam filesystem."""
     root, pattern = _root_and_pattern(input_path)
     metadata = FileSystems.match([pattern])[0].metadata_list
-    paths = sorted(m.path for m in metadata if m.path.lower().endswith(AUDIO_EXTENSIONS))
-    if not paths:
+    sizes = {m.path: m.size_in_bytes for m in metadata if m.path.lower().endswith(AUDIO_EXTENSIONS)}
+    if not sizes:
         raise CatalogError(f"{input_path}: no audio files found ({', '.join(AUDIO_EXTENSIONS)})")
-    return root, paths
+    return root, dict(sorted(sizes.items()))
 
 
 def _relative(root: str, path: str) -> str:
@@ -194,6 +196,7 @@ def catalog_from_csv(
                     _first(row, _TYPE_COLUMNS),
                     _first(row, _LICENSE_COLUMNS),
                     _first(row, _QUALITY_COLUMNS),
+                    paths[by_relative[name]],
                 )  # fmt: skip
             )
     failures += [
@@ -233,7 +236,9 @@ def catalog_from_paths(input_path: str, layout: str) -> tuple[list[Recording], l
         if described is None:
             failures.append(Failure(relative, "unknown_species", refusal))
         else:
-            recordings.append(Recording(relative, path, relative, *described))
+            recordings.append(
+                Recording(relative, path, relative, *described, size_bytes=paths[path])
+            )
     return recordings, failures, len(paths)
 
 

@@ -37,6 +37,7 @@ def test_folders_keep_species_names_exactly(tmp_path):
     catalog = build_catalog(str(touch(tmp_path, *names)), "folders", None, ALL)
     assert catalog.labels == ["Finch's Warbler (western)", "Gelbbrauen-Laubsänger"]
     assert {r.recording_id for r in catalog.recordings} == set(names)
+    assert {r.size_bytes for r in catalog.recordings} == {3}  # from the listing, for shard sizes
 
 
 def test_csv_with_xeno_canto_columns_and_free_text_types(tmp_path):
@@ -52,6 +53,7 @@ def test_csv_with_xeno_canto_columns_and_free_text_types(tmp_path):
     catalog = build_catalog(str(audio), "csv", metadata, Selections(("song",), 1, 0))
     assert [r.recording_id for r in catalog.recordings] == ["1", "2", "3"]
     assert catalog.recordings[0].license == "//cc/by" and catalog.recordings[0].quality == "A"
+    assert catalog.recordings[0].size_bytes == 3
     assert {f.file: f.reason for f in catalog.failures} == {
         "4.mp3": "filtered_type",
         "5.mp3": "filtered_type",
