@@ -116,8 +116,6 @@ def load_audio(path: str, sample_rate: int, chunk_seconds: float = CHUNK_SECONDS
         if container == "mp3":
             try:
                 return _decode_with_tfio(local, sample_rate, chunk_seconds)
-            except AudioError:
-                raise
             except Exception:  # noqa: BLE001 - any tensorflow-io failure: try ffmpeg before giving up
                 audio = _decode_with_ffmpeg(local, sample_rate, chunk_seconds)
                 audio.decoder = "ffmpeg-salvage"
