@@ -66,9 +66,6 @@ class Failure:
     reason: str
     detail: str = ""
 
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
-
 
 @dataclasses.dataclass(frozen=True)
 class Selections:
