@@ -15,6 +15,6 @@ setuptools.setup(
     version="0.1.0",
     description="Bird recordings to split TFRecord spectrogram datasets, and an Inception-v3 trainer.",
     packages=setuptools.find_packages(include=["pipeline*", "trainer*", "schemas*"]),
-    python_requires=">=3.10",
+    python_requires=">=3.11",
     install_requires=REQUIREMENTS,
 )
