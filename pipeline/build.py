@@ -35,7 +35,10 @@ from pipeline.split import SPLIT_RULE, assign_splits
 from schemas import DATASET_INFO_FILE, FAILURES_FILE, FORMAT_VERSION, LABELS_FILE, SPLITS
 
 SUMMARY_FILE = ".build-summary.json"
-_MP3_BYTES_PER_SECOND = 16_000  # 128 kbit/s: a guess of audio length from file size
+# Typical bytes per second of audio by file extension, to guess audio length from file size:
+# 128 kbit/s for compressed formats, 48 kHz 16-bit mono for PCM, about half that for FLAC.
+_BYTES_PER_SECOND = {".wav": 96_000, ".aif": 96_000, ".aiff": 96_000, ".flac": 50_000}
+_COMPRESSED_BYTES_PER_SECOND = 16_000
 _EXAMPLE_OVERHEAD = 400  # bytes of an Example besides its pixels
 
 
@@ -57,12 +60,21 @@ def _prepare_output(output: str, overwrite: bool) -> None:
         FileSystems.mkdirs(output)
 
 
-def _shard_counts(opts: build_options.BuildOptions, recordings: list[Recording]) -> dict[str, int]:
+def audio_seconds_estimate(recordings: list[Recording]) -> float:
+    """Seconds of audio guessed from file sizes and each container's typical bitrate."""
+    return sum(
+        r.size_bytes
+        / _BYTES_PER_SECOND.get(os.path.splitext(r.path)[1].lower(), _COMPRESSED_BYTES_PER_SECOND)
+        for r in recordings
+    )
+
+
+def shard_counts(opts: build_options.BuildOptions, recordings: list[Recording]) -> dict[str, int]:
     """Shards per split: --num-shards for train, or enough for --shard-mb shards."""
     if opts.num_shards:
         return {s: max(1, math.ceil(opts.num_shards * opts.fractions[s] / opts.fractions["train"]))
                 if opts.fractions["train"] else opts.num_shards for s in SPLITS}  # fmt: skip
-    seconds = sum(r.size_bytes for r in recordings) / _MP3_BYTES_PER_SECOND
+    seconds = audio_seconds_estimate(recordings)
     params = opts.spectrogram
     example_bytes = params.frequency_rows * params.frames + _EXAMPLE_OVERHEAD
     total_bytes = seconds / opts.snippets.seconds_per_snippet * example_bytes
@@ -256,7 +268,7 @@ def run(argv: list[str] | None = None) -> dict:
         check_ffmpeg()
     with FileSystems.create(f"{opts.output}/{LABELS_FILE}") as f:
         f.write("".join(f"{label}\n" for label in catalog.labels).encode("utf-8"))
-    shards = _shard_counts(opts, catalog.recordings)
+    shards = shard_counts(opts, catalog.recordings)
     pipeline = beam.Pipeline(runner=runner, options=pipeline_options)
     _construct(pipeline, opts, catalog, splits, needs_ffmpeg, shards)
     try:

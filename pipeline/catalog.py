@@ -35,6 +35,9 @@ _ID_COLUMNS = ("id", "recording_id")
 _TYPE_COLUMNS = ("type", "sound_type")
 _QUALITY_COLUMNS = ("q", "quality")
 _LICENSE_COLUMNS = ("lic", "license")
+_RECORDIST_COLUMNS = ("rec", "recordist")
+_URL_COLUMNS = ("url",)
+_XC_FILE_NAME = re.compile(r"^XC(\d+)\.[A-Za-z0-9]+$", re.IGNORECASE)
 _MASTER_SET_NAME = re.compile(
     r"^(?P<species>.+?) (?P<number>\d+) (?P<state>[A-Z]{2}) (?P<type>[^.]+)\.[A-Za-z0-9]+$"
 )
@@ -56,6 +59,8 @@ class Recording:
     license: str = ""
     quality: str = ""
     size_bytes: int = 0
+    recordist: str = ""
+    url: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,6 +159,17 @@ def _species_of(row: dict[str, str], columns: set[str]) -> str:
     return f"{genus} {epithet}" if genus and epithet else ""
 
 
+def _files_by_xc_id(relative_paths: Iterable[str]) -> dict[str, str]:
+    """{xeno-canto id: relative path} of files named `XC<id>.<ext>`, for API rows whose
+    `file-name` is empty (restricted species)."""
+    found = {}
+    for relative in relative_paths:
+        match = _XC_FILE_NAME.match(posixpath.basename(relative))
+        if match:
+            found.setdefault(match[1], relative)
+    return found
+
+
 def catalog_from_csv(
     input_path: str, metadata_path: str
 ) -> tuple[list[Recording], list[Failure], int]:
@@ -162,11 +178,13 @@ def catalog_from_csv(
     _check_columns(rows, metadata_path)
     root, paths = list_audio_files(input_path)
     by_relative = {_relative(root, p): p for p in paths}
+    by_xc_id = _files_by_xc_id(by_relative)
     columns = set(rows[0])
     recordings, failures, seen_ids, used = [], [], set(), set()
     for row in rows:
-        name = _first(row, _FILE_COLUMNS)
-        recording_id = _first(row, _ID_COLUMNS) or name
+        recording_id = _first(row, _ID_COLUMNS)
+        name = _first(row, _FILE_COLUMNS) or by_xc_id.get(recording_id, "")
+        recording_id = recording_id or name
         species = _species_of(row, columns)
         if not name:
             failures.append(Failure(f"(row id {recording_id})", "missing_file", "no file name"))
@@ -194,10 +212,12 @@ def catalog_from_csv(
                     _first(row, _LICENSE_COLUMNS),
                     _first(row, _QUALITY_COLUMNS),
                     paths[by_relative[name]],
+                    _first(row, _RECORDIST_COLUMNS),
+                    _first(row, _URL_COLUMNS),
                 )  # fmt: skip
             )
     failures += [
-        Failure(name, "unknown_species", "not named in the metadata")
+        Failure(name, "not_in_metadata", "found under --input, not named in the metadata")
         for name in by_relative
         if name not in used
     ]

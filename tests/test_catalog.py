@@ -93,9 +93,29 @@ def test_row_level_problems_become_failures(tmp_path):
     assert [r.source_file for r in catalog.recordings] == ["a.mp3"]
     assert {(f.file, f.reason) for f in catalog.failures} == {
         ("b.mp3", "duplicate"), ("c.mp3", "unknown_species"), ("gone.mp3", "missing_file"),
-        ("stray.mp3", "unknown_species"),
+        ("stray.mp3", "not_in_metadata"),
     }  # fmt: skip
     assert catalog.input_files == 4
+
+
+def test_xeno_canto_rows_without_file_name_match_xc_id_files(tmp_path):
+    audio = touch(tmp_path / "audio", "XC7.mp3", "sub/XC8.MP3")
+    metadata = write_csv(
+        tmp_path / "m.csv", XC_HEADER + ",rec,url",
+        "7,G,s,Wren,song,A,//cc/by,,Ann Lee,//xeno-canto.org/7",
+        "8,G,s,Wren,song,A,//cc/by,,Bo Chen,//xeno-canto.org/8",
+        "9,G,s,Wren,song,A,//cc/by,,Cy Dee,//xeno-canto.org/9",
+    )  # fmt: skip
+    catalog = build_catalog(str(audio), "csv", metadata, ALL)
+    assert [(r.recording_id, r.source_file) for r in catalog.recordings] == [
+        ("7", "XC7.mp3"),
+        ("8", "sub/XC8.MP3"),
+    ]
+    assert [(r.recordist, r.url) for r in catalog.recordings][0] == (
+        "Ann Lee",
+        "//xeno-canto.org/7",
+    )
+    assert [(f.file, f.reason) for f in catalog.failures] == [("(row id 9)", "missing_file")]
 
 
 @pytest.mark.parametrize(
