@@ -1,27 +1,37 @@
 """Build a spectrogram TFRecord dataset from bird recordings: `python -m pipeline.build --help`."""
 
+# ruff: noqa: E402
+
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import logging
 import math
 import os
 import sys
+import uuid
+import warnings
+
+# google-api-core warns at import, once per Google library, about Python versions it will drop.
+warnings.filterwarnings("ignore", message="You are using a Python version", category=FutureWarning)
 
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
-from apache_beam.portability.api import beam_provision_api_pb2
-from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-from apache_beam.runners.portability.fn_api_runner.fn_runner import ExtendedProvisionInfo
-from google.protobuf import struct_pb2
+from apache_beam.options.pipeline_options import (
+    DirectOptions,
+    GoogleCloudOptions,
+    PipelineOptions,
+    StandardOptions,
+)
 
+from pipeline import catalog_file
 from pipeline import options as build_options
 from pipeline.audio import MissingToolError, check_ffmpeg
 from pipeline.catalog import LABEL_ORDER_RULE, Catalog, CatalogError, Recording, build_catalog
+from pipeline.outputs import ATTRIBUTION_FILE, INDEX_PREFIX, TEMP_PREFIX, write_outputs
 from pipeline.process import (
     EXAMPLES,
     NAMESPACE,
@@ -53,7 +63,8 @@ def _prepare_output(output: str, overwrite: bool) -> None:
             f"{output}: not empty ({len(existing)} files); pass --overwrite to replace it"
         )
     dataset_files = [m.path for m in existing if os.path.basename(m.path).startswith(
-        (*SPLITS, DATASET_INFO_FILE, LABELS_FILE, FAILURES_FILE, SUMMARY_FILE))]  # fmt: skip
+        (*SPLITS, DATASET_INFO_FILE, LABELS_FILE, FAILURES_FILE, SUMMARY_FILE,
+         INDEX_PREFIX, ATTRIBUTION_FILE, catalog_file.CATALOG_FILE))]  # fmt: skip
     if dataset_files:
         FileSystems.delete(dataset_files)
     if not FileSystems.exists(output):
@@ -84,75 +95,60 @@ def shard_counts(opts: build_options.BuildOptions, recordings: list[Recording]) 
     }
 
 
-def _runner_and_workers(beam_args: list[str], pipeline_options: PipelineOptions):
-    """The runner to use, and how many workers it runs locally (None: decided by the service).
+LOCAL_DEFAULTS = {
+    "direct_running_mode": "multi_processing",
+    "direct_num_workers": "0",  # every core
+    "default_sdk_harness_log_level": "ERROR",  # the workers' start-up warnings are not the user's
+}
 
-    A DirectRunner run goes to Beam's FnApiRunner on every core (multi_processing), which
-    unlike the default DirectRunner never tries to download the Prism runner.
-    """
-    runner = pipeline_options.view_as(StandardOptions).runner
+
+def pipeline_options(beam_args: list[str]) -> tuple[PipelineOptions, int | None]:
+    """Beam's options from the user's flags, and how many local workers they give (None: a
+    remote runner decides). A local run defaults to one worker process per core, through
+    Beam's DirectRunner, which hands every option to its workers."""
+    options = PipelineOptions(beam_args)
+    runner = options.view_as(StandardOptions).runner
     if runner not in (None, "DirectRunner", "direct"):
-        return runner, None
-    direct = pipeline_options.view_as(DirectOptions)
-    if not any(a.startswith("--direct_running_mode") for a in beam_args):
-        direct.direct_running_mode = "multi_processing"
-    if not any(a.startswith("--direct_num_workers") for a in beam_args):
-        direct.direct_num_workers = os.cpu_count() or 1
+        return options, None
+    given = {a.lstrip("-").split("=")[0] for a in beam_args if a.startswith("--")}
+    defaults = [f"--{k}={v}" for k, v in LOCAL_DEFAULTS.items() if k not in given]
+    options = PipelineOptions([*defaults, *beam_args])
+    direct = options.view_as(DirectOptions)
     if direct.direct_running_mode == "in_memory":
-        direct.direct_num_workers = 1
-    # Worker processes take their log level from the provision info: INFO floods the terminal.
-    worker_options = struct_pb2.Struct()
-    worker_options.update({"default_sdk_harness_log_level": "WARNING"})
-    provision = beam_provision_api_pb2.ProvisionInfo(
-        retrieval_token="unused", pipeline_options=worker_options
-    )
-    return FnApiRunner(provision_info=ExtendedProvisionInfo(provision)), direct.direct_num_workers
-
-
-def _write_records(examples, output: str, compression: str, shards: dict[str, int]) -> None:
-    by_split = examples | "By split" >> beam.Partition(lambda e, _: SPLITS.index(e[0]), len(SPLITS))
-    suffix = ".tfrecord.gz" if compression == "gzip" else ".tfrecord"
-    compression_type = (
-        CompressionTypes.GZIP if compression == "gzip" else CompressionTypes.UNCOMPRESSED
-    )
-    for split, records in zip(SPLITS, by_split, strict=True):
-        _ = (
-            records
-            | f"{split} bytes" >> beam.Values()
-            | f"Write {split}"
-            >> beam.io.WriteToTFRecord(
-                f"{output}/{split}",
-                file_name_suffix=suffix,
-                num_shards=shards[split],
-                shard_name_template="-SSSSS-of-NNNNN",
-                compression_type=compression_type,
-            )  # fmt: skip
-        )
+        return options, 1
+    return options, direct.direct_num_workers or os.cpu_count() or 1
 
 
 def _construct(
     pipeline: beam.Pipeline,
-    opts,
-    catalog: Catalog,
-    splits: dict[str, str],
+    opts: build_options.BuildOptions,
+    catalog_path: str,
+    labels: list[str],
     needs_ffmpeg: bool,
-    shards,
-):
-    recordings = [(r, splits[r.recording_id]) for r in catalog.recordings]
+    shards: dict[str, int],
+    temp_directory: str,
+) -> None:
+    rows = pipeline | "Read catalog" >> beam.io.ReadFromParquet(catalog_path)
     processed = (
-        pipeline
-        | "Catalog" >> beam.Create(recordings, reshuffle=False)
+        rows
+        | "Recordings" >> beam.Filter(lambda row: not catalog_file.is_failure(row))
+        | "As recordings" >> beam.Map(catalog_file.recording_of)
         | "Spread over workers" >> beam.Reshuffle()
         | "Decode and cut"
         >> beam.ParDo(
             ProcessRecording(
-                opts.spectrogram, opts.snippets, catalog.labels, opts.min_seconds, needs_ffmpeg
+                opts.spectrogram, opts.snippets, labels, opts.min_seconds, needs_ffmpeg
             )
         ).with_outputs("outcomes", main=EXAMPLES)  # fmt: skip
     )
-    _write_records(processed[EXAMPLES], opts.output, opts.compression, shards)
-    refused = pipeline | "Refused by catalog" >> beam.Create(
-        [failure_outcome(f) for f in catalog.failures]
+    index_shards = max(1, math.ceil(sum(shards.values()) / 100))
+    write_outputs(
+        processed[EXAMPLES], opts.output, opts.compression, shards, index_shards, temp_directory
+    )
+    refused = (
+        rows
+        | "Refused by catalog" >> beam.Filter(catalog_file.is_failure)
+        | "As failures" >> beam.Map(lambda row: failure_outcome(catalog_file.failure_of(row)))
     )
     outcomes = (processed.outcomes, refused) | "All outcomes" >> beam.Flatten()
     _ = (
@@ -244,9 +240,22 @@ def _print_summary(output: str, info: dict, metrics: list[tuple[str, int]]) -> N
     print("  Beam counters: " + ", ".join(f"{name} {value}" for name, value in metrics))
 
 
-def run(argv: list[str] | None = None) -> dict:
-    """Builds a dataset; returns its dataset.json content. Raises BuildError, CatalogError."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+@dataclasses.dataclass
+class Launch:
+    """A constructed job and what the launcher knows of it before it runs."""
+
+    pipeline: beam.Pipeline
+    opts: build_options.BuildOptions
+    catalog: Catalog
+    shards: dict[str, int]
+    workers: int | None
+    catalog_path: str
+    catalog_bytes: int
+    temp_directory: str
+
+
+def prepare(argv: list[str]) -> Launch:
+    """Everything up to running the job: catalog, split, labels, the catalog file, the graph."""
     opts, beam_args = build_options.parse(argv)
     if opts.input is None:
         from pipeline.demo_corpus import default_cache_dir, generate_corpus
@@ -255,30 +264,82 @@ def run(argv: list[str] | None = None) -> dict:
         opts = build_options.with_demo_corpus(
             opts, corpus, overwrite=opts.output == build_options.DEFAULT_OUTPUT
         )
-        print(f"Demo corpus: {corpus}")
+        _say(opts, f"Demo corpus: {corpus}")
     _prepare_output(opts.output, opts.overwrite)
     catalog = build_catalog(opts.input, opts.layout, opts.metadata, opts.selections)
     splits = assign_splits(
         ((r.recording_id, r.species) for r in catalog.recordings), opts.fractions, opts.seed
     )
     needs_ffmpeg = any(not r.path.lower().endswith(".mp3") for r in catalog.recordings)
-    pipeline_options = PipelineOptions(beam_args)
-    runner, workers = _runner_and_workers(beam_args, pipeline_options)
+    options, workers = pipeline_options(beam_args)
     if needs_ffmpeg and workers:
         check_ffmpeg()
     with FileSystems.create(f"{opts.output}/{LABELS_FILE}") as f:
         f.write("".join(f"{label}\n" for label in catalog.labels).encode("utf-8"))
+    catalog_path = f"{opts.output}/{catalog_file.CATALOG_FILE}"
+    catalog_bytes = catalog_file.write_catalog(catalog_path, catalog, splits)
     shards = shard_counts(opts, catalog.recordings)
-    pipeline = beam.Pipeline(runner=runner, options=pipeline_options)
-    _construct(pipeline, opts, catalog, splits, needs_ffmpeg, shards)
+    temp_directory = f"{opts.output}/{TEMP_PREFIX}{uuid.uuid4().hex}"
+    pipeline = beam.Pipeline(options=options)
+    _construct(pipeline, opts, catalog_path, catalog.labels, needs_ffmpeg, shards, temp_directory)
+    return Launch(
+        pipeline, opts, catalog, shards, workers, catalog_path, catalog_bytes, temp_directory
+    )
+
+
+def _say(opts: build_options.BuildOptions, text: str) -> None:
+    if not opts.quiet:
+        print(text, flush=True)
+
+
+def _remove_temporary_files(launch: Launch) -> None:
+    """Deletes the job's beam-temp-* folders and the catalog file from the output folder."""
+    output = launch.opts.output
+    files = [m.path for m in FileSystems.match([f"{output}/{TEMP_PREFIX}*/**"])[0].metadata_list]
+    folders = {f"{output}/{p[len(output) + 1 :].split('/')[0]}" for p in files}
+    if files:
+        FileSystems.delete(files)
+    leftovers = [*sorted(folders | {launch.temp_directory}), launch.catalog_path]
+    leftovers = [p for p in leftovers if FileSystems.exists(p)]
+    if leftovers:
+        FileSystems.delete(leftovers)
+
+
+def _start(launch: Launch):
+    """Runs the job and waits for it, saying what it waits for."""
+    opts, hours = launch.opts, audio_seconds_estimate(launch.catalog.recordings) / 3600
+    what = f"{len(launch.catalog.recordings)} recordings (about {hours:.1f} hours of audio)"
+    if launch.workers:
+        _say(opts, f"Building {what} on {launch.workers} local worker(s) ...")
+    result = launch.pipeline.run()
+    job_id = result.job_id() if hasattr(result, "job_id") else None
+    if job_id:
+        cloud = launch.pipeline.options.view_as(GoogleCloudOptions)
+        _say(opts, f"Dataflow job {job_id} started: https://console.cloud.google.com/dataflow/"
+                   f"jobs/{cloud.region}/{job_id}?project={cloud.project}")  # fmt: skip
+        _say(opts, f"Waiting for it to process {what}; Ctrl-C stops waiting, not the job.")
+    result.wait_until_finish()
+    return result
+
+
+def run(argv: list[str] | None = None) -> dict:
+    """Builds a dataset; returns its dataset.json content. Raises BuildError, CatalogError,
+    KeyboardInterrupt (after removing the job's temporary files)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    launch = prepare(argv)
+    opts, catalog = launch.opts, launch.catalog
     try:
-        result = pipeline.run()
-        result.wait_until_finish()
+        result = _start(launch)
+    except KeyboardInterrupt:
+        if launch.workers:
+            _remove_temporary_files(launch)
+        raise
     except Exception as error:  # noqa: BLE001 - Beam wraps worker errors in many types
         lines = [line for line in str(error).splitlines() if line.strip()]
         raise BuildError(
             f"the Beam job failed: {lines[-1] if lines else type(error).__name__}"
         ) from error
+    _remove_temporary_files(launch)
     summary_path = f"{opts.output}/{SUMMARY_FILE}"
     with FileSystems.open(summary_path) as f:
         summary = json.load(f)
@@ -292,24 +353,37 @@ def run(argv: list[str] | None = None) -> dict:
     elif fraction > opts.max_failure_fraction:
         problem = (f"{refused} of {counts['input_files']} input files failed ({fraction:.0%}), more than "
                    f"--max-failure-fraction {opts.max_failure_fraction:.0%}; see {opts.output}/{FAILURES_FILE}")  # fmt: skip
-    info = _dataset_info(opts, catalog, counts, shards, workers, argv, complete=problem is None)
+    info = _dataset_info(
+        opts, catalog, counts, launch.shards, launch.workers, argv, complete=problem is None
+    )
     if problem:
         info["error"] = problem
     write_json(info, f"{opts.output}/{DATASET_INFO_FILE}")
-    _print_summary(opts.output, info, _metrics_table(result))
+    if not opts.quiet:
+        _print_summary(opts.output, info, _metrics_table(result))
     if problem:
         raise BuildError(problem)
     return info
 
 
+def _quiet_logging() -> None:
+    """Beam's own INFO and WARNING lines (start-up, workers) are not the user's business."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    logging.getLogger("apache_beam").setLevel(logging.ERROR)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry: one line on stderr and exit status 1 when the build fails."""
-    logging.getLogger().setLevel(logging.ERROR)
+    """Command-line entry: one line on stderr and exit status 1 when the build fails, 130 when
+    interrupted."""
+    _quiet_logging()
     try:
         run(argv)
     except (BuildError, CatalogError, MissingToolError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted: the build was stopped and its temporary files removed", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -33,6 +33,7 @@ class BuildOptions:
     compression: str
     max_failure_fraction: float
     overwrite: bool
+    quiet: bool = False
 
 
 def _fractions(text: str) -> dict[str, float]:
@@ -204,6 +205,7 @@ def parser() -> argparse.ArgumentParser:
         help="fail the job when more than this fraction of input files cannot be used (default: %(default)s)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace a dataset already in --output")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors (for scripts)")
     return p
 
 
@@ -237,6 +239,7 @@ def parse(argv: list[str]) -> tuple[BuildOptions, list[str]]:
         compression=args.compression,
         max_failure_fraction=args.max_failure_fraction,
         overwrite=args.overwrite,
+        quiet=args.quiet,
     )
     return options, beam_args
 

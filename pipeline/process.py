@@ -13,6 +13,7 @@ from apache_beam.metrics import Metrics
 
 from pipeline.audio import AudioError, check_ffmpeg, load_audio
 from pipeline.catalog import Failure, Recording
+from pipeline.outputs import index_row
 from pipeline.snippets import SnippetSelection, choose_snippets
 from pipeline.spectrogram import snippet_spectrograms
 from schemas import SPLITS, SpectrogramParams, make_example
@@ -36,7 +37,8 @@ def failure_outcome(failure: Failure) -> dict[str, Any]:
 
 
 class ProcessRecording(beam.DoFn):
-    """(Recording, split) -> (split, serialized Example) per snippet; one outcome per file.
+    """(Recording, split) -> (split, index row, serialized Example) per snippet; one outcome
+    per file.
 
     Every recording yields exactly one record on the "outcomes" output: what it gave, or why
     it gave nothing. Bad input never raises; a missing ffmpeg fails the worker at setup.
@@ -88,15 +90,15 @@ class ProcessRecording(beam.DoFn):
         if decoder == "ffmpeg-salvage":
             self._salvaged.inc()
         self._written[split].inc(len(examples))
-        for example in examples:
-            yield split, example
+        for row, example in examples:
+            yield split, row, example
         yield beam.pvalue.TaggedOutput(
             "outcomes",
             {"status": "ok", "file": recording.source_file, "split": split,
              "species": recording.species, "examples": len(examples), "decoder": decoder},
         )  # fmt: skip
 
-    def _examples(self, recording: Recording) -> tuple[list[bytes], str]:
+    def _examples(self, recording: Recording) -> tuple[list[tuple[dict, bytes]], str]:
         params = self._params
         audio = load_audio(recording.path, params.sample_rate)
         if audio.seconds < self._min_seconds:
@@ -111,19 +113,23 @@ class ProcessRecording(beam.DoFn):
             samples, params.sample_rate, params.snippet_samples, params.hop, self._selection
         )
         images = snippet_spectrograms(samples, starts, params)
+        label = self._label_of[recording.species]
         examples = [
-            make_example(
-                image,
-                label=self._label_of[recording.species],
-                species=recording.species,
-                recording_id=recording.recording_id,
-                snippet_index=index,
-                start_seconds=start / params.sample_rate,
-                source_file=recording.source_file,
-                sound_type=recording.sound_type,
-                license=recording.license,
-                quality=recording.quality,
-            ).SerializeToString()
+            (
+                index_row(recording, label, index, start / params.sample_rate),
+                make_example(
+                    image,
+                    label=label,
+                    species=recording.species,
+                    recording_id=recording.recording_id,
+                    snippet_index=index,
+                    start_seconds=start / params.sample_rate,
+                    source_file=recording.source_file,
+                    sound_type=recording.sound_type,
+                    license=recording.license,
+                    quality=recording.quality,
+                ).SerializeToString(),
+            )
             for index, (start, image) in enumerate(zip(starts, images, strict=True))
         ]
         return examples, audio.decoder

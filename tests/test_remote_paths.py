@@ -1,5 +1,6 @@
 """Inputs, metadata and outputs on a non-local Beam filesystem, as on gs://."""
 
+import csv
 import shutil
 
 from pipeline.build import run
@@ -10,6 +11,15 @@ from tests.prefix_filesystem import PREFIX, PrefixFileSystem
 def test_build_reads_and_writes_through_beam_filesystems(small_corpus, tmp_path, monkeypatch):
     monkeypatch.setattr(PrefixFileSystem, "root", str(tmp_path))
     shutil.copytree(small_corpus, tmp_path / "bucket")
+    metadata = tmp_path / "bucket/metadata.csv"
+    with open(metadata, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:  # xeno-canto's recordist and page columns
+        row["rec"], row["url"] = f"Recordist {row['id']}", f"//xeno-canto.org/{row['id']}"
+    with open(metadata, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
     info = run([
         "--input", f"{PREFIX}bucket/audio", "--metadata", f"{PREFIX}bucket/metadata.csv",
         "--output", f"{PREFIX}out/dataset", "--min-recordings", "3", "--max-snippets", "1",
@@ -20,3 +30,14 @@ def test_build_reads_and_writes_through_beam_filesystems(small_corpus, tmp_path,
     assert sum(len(examples) for examples in read_all(local).values()) == 15
     assert {f["reason"] for f in failures(local)} == {"filtered_type"}
     assert not list((tmp_path / "out/dataset").glob("beam-temp*"))
+    with open(f"{local}/ATTRIBUTION.csv", newline="", encoding="utf-8") as f:
+        attribution = list(csv.DictReader(f))
+    songs = {r["id"]: r for r in rows if r["type"] != "call"}
+    assert sorted(a["recording_id"] for a in attribution) == sorted(songs)
+    for line in attribution:
+        row = songs[line["recording_id"]]
+        assert (line["recordist"], line["license"], line["url"]) == (
+            row["rec"],
+            row["lic"],
+            row["url"],
+        )
