@@ -12,7 +12,8 @@ PREFIX = f"{SCHEME}://"
 
 
 class PrefixFileSystem(FileSystem):
-    """Every path is `testfs://<relative>`, stored at `<root>/<relative>`; set `root` first."""
+    """Every path is `testfs://<relative>`, stored at `<root>/<relative>`; set `root` first
+    (and `scheme`, to stand in for another filesystem such as gs://)."""
 
     root = ""
     _disk = LocalFileSystem(pipeline_options=None)
@@ -22,11 +23,12 @@ class PrefixFileSystem(FileSystem):
         return SCHEME
 
     def _local(self, path: str) -> str:
-        assert path.startswith(PREFIX), f"{path} is not a {SCHEME} path"
-        return os.path.join(self.root, path[len(PREFIX) :])
+        prefix = f"{self.scheme()}://"
+        assert path.startswith(prefix), f"{path} is not a {self.scheme()} path"
+        return os.path.join(self.root, path[len(prefix) :])
 
     def _remote(self, path: str) -> str:
-        return PREFIX + os.path.relpath(path, self.root)
+        return f"{self.scheme()}://" + os.path.relpath(path, self.root)
 
     def join(self, base: str, *paths: str) -> str:
         return "/".join([base.rstrip("/"), *paths])
