@@ -1,7 +1,7 @@
-# Worker image for Dataflow runs whose recordings need ffmpeg (wav, flac, ogg, m4a, damaged mp3s).
+# Worker image for Dataflow runs that need ffmpeg: m4a/aac recordings, or damaged files to salvage.
 # Build and push:  docker build -t REGION-docker.pkg.dev/PROJECT/REPO/birdsong-worker:0.1.0 . && docker push ...
 # Use:             python -m pipeline.build --runner DataflowRunner --sdk_container_image IMAGE ...
-FROM apache/beam_python3.11_sdk:2.77.0
+FROM apache/beam_python3.11_sdk:2.72.0
 
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ffmpeg \

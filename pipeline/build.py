@@ -15,7 +15,8 @@ import uuid
 import warnings
 
 # google-api-core warns at import, once per Google library, about Python versions it will drop.
-warnings.filterwarnings("ignore", message="You are using a Python version", category=FutureWarning)
+_PYTHON_VERSION_WARNING = "You are using a Python version"
+warnings.filterwarnings("ignore", message=_PYTHON_VERSION_WARNING, category=FutureWarning)
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -307,8 +308,9 @@ def _remove_temporary_files(launch: Launch) -> None:
 
 def _start(launch: Launch):
     """Runs the job and waits for it, saying what it waits for."""
-    opts, hours = launch.opts, audio_seconds_estimate(launch.catalog.recordings) / 3600
-    what = f"{len(launch.catalog.recordings)} recordings (about {hours:.1f} hours of audio)"
+    opts, minutes = launch.opts, audio_seconds_estimate(launch.catalog.recordings) / 60
+    duration = f"{minutes / 60:.1f} hours" if minutes >= 60 else f"{minutes:.0f} minutes"
+    what = f"{len(launch.catalog.recordings)} recordings (about {duration} of audio)"
     if launch.workers:
         _say(opts, f"Building {what} on {launch.workers} local worker(s) ...")
     result = launch.pipeline.run()
@@ -376,6 +378,13 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry: one line on stderr and exit status 1 when the build fails, 130 when
     interrupted."""
     _quiet_logging()
+    # The same for the worker processes, which inherit the environment.
+    os.environ["PYTHONWARNINGS"] = ",".join(
+        filter(
+            None,
+            [os.environ.get("PYTHONWARNINGS"), f"ignore:{_PYTHON_VERSION_WARNING}:FutureWarning"],
+        )
+    )
     try:
         run(argv)
     except (BuildError, CatalogError, MissingToolError) as error:
