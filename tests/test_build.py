@@ -5,7 +5,12 @@ from __future__ import annotations
 import collections
 import csv
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -192,3 +197,21 @@ def test_index_has_one_row_per_example_naming_its_shard(small_dataset):
         p.name for p in Path(small_dataset).iterdir() if p.name.startswith((".", "beam-temp"))
     ]
     assert leftovers == []
+
+
+def test_ctrl_c_stops_the_build_in_one_line_and_leaves_no_temporary_files(small_corpus, tmp_path):
+    output = tmp_path / "out"
+    args = build_args(small_corpus, str(output))
+    args[args.index("in_memory")] = "multi_processing"
+    build = subprocess.Popen([sys.executable, "-m", "pipeline.build", *args],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)  # fmt: skip
+    assert build.stdout.readline().startswith("Building 15 recordings")
+    time.sleep(3)  # the workers are starting or running
+    os.killpg(build.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the launcher and its workers
+    _, err = build.communicate(timeout=60)
+    assert build.returncode == 130
+    assert err.strip().splitlines()[-1] == (
+        "interrupted: the build was stopped and its temporary files removed"
+    )
+    assert sorted(p.name for p in output.iterdir()) == ["labels.txt"]
