@@ -101,6 +101,7 @@ def job_request_bytes(n: int, old_design: bool = False) -> int:
                 False,
                 {"train": 80, "validation": 17, "test": 17},
                 f"{tmp}/t",
+                False,
             )
         pipeline.run()
         runner = pipeline.runner

@@ -28,7 +28,7 @@ from apache_beam.options.pipeline_options import (
     StandardOptions,
 )
 
-from pipeline import catalog_file
+from pipeline import catalog_file, progress
 from pipeline import options as build_options
 from pipeline.audio import MissingToolError, check_ffmpeg
 from pipeline.catalog import LABEL_ORDER_RULE, Catalog, CatalogError, Recording, build_catalog
@@ -100,6 +100,7 @@ LOCAL_DEFAULTS = {
     "direct_running_mode": "multi_processing",
     "direct_num_workers": "0",  # every core
     "default_sdk_harness_log_level": "ERROR",  # the workers' start-up warnings are not the user's
+    "sdk_harness_log_level_overrides": json.dumps({progress.LOGGER: "INFO"}),
 }
 
 
@@ -128,6 +129,7 @@ def _construct(
     needs_ffmpeg: bool,
     shards: dict[str, int],
     temp_directory: str,
+    local: bool,
 ) -> None:
     rows = pipeline | "Read catalog" >> beam.io.ReadFromParquet(catalog_path)
     processed = (
@@ -152,6 +154,8 @@ def _construct(
         | "As failures" >> beam.Map(lambda row: failure_outcome(catalog_file.failure_of(row)))
     )
     outcomes = (processed.outcomes, refused) | "All outcomes" >> beam.Flatten()
+    if local:
+        _ = processed.outcomes | "Progress" >> beam.Map(progress.report_done)
     _ = (
         outcomes
         | "Failures only" >> beam.Filter(lambda o: o["status"] == "failed")
@@ -282,7 +286,10 @@ def prepare(argv: list[str]) -> Launch:
     shards = shard_counts(opts, catalog.recordings)
     temp_directory = f"{opts.output}/{TEMP_PREFIX}{uuid.uuid4().hex}"
     pipeline = beam.Pipeline(options=options)
-    _construct(pipeline, opts, catalog_path, catalog.labels, needs_ffmpeg, shards, temp_directory)
+    _construct(
+        pipeline, opts, catalog_path, catalog.labels, needs_ffmpeg, shards, temp_directory,
+        local=workers is not None,
+    )  # fmt: skip
     return Launch(
         pipeline, opts, catalog, shards, workers, catalog_path, catalog_bytes, temp_directory
     )
@@ -307,20 +314,28 @@ def _remove_temporary_files(launch: Launch) -> None:
 
 
 def _start(launch: Launch):
-    """Runs the job and waits for it, saying what it waits for."""
+    """Runs the job and waits for it, saying what it waits for (with progress, locally)."""
     opts, minutes = launch.opts, audio_seconds_estimate(launch.catalog.recordings) / 60
     duration = f"{minutes / 60:.1f} hours" if minutes >= 60 else f"{minutes:.0f} minutes"
     what = f"{len(launch.catalog.recordings)} recordings (about {duration} of audio)"
+    tracker = None
     if launch.workers:
         _say(opts, f"Building {what} on {launch.workers} local worker(s) ...")
-    result = launch.pipeline.run()
-    job_id = result.job_id() if hasattr(result, "job_id") else None
-    if job_id:
-        cloud = launch.pipeline.options.view_as(GoogleCloudOptions)
-        _say(opts, f"Dataflow job {job_id} started: https://console.cloud.google.com/dataflow/"
-                   f"jobs/{cloud.region}/{job_id}?project={cloud.project}")  # fmt: skip
-        _say(opts, f"Waiting for it to process {what}; Ctrl-C stops waiting, not the job.")
-    result.wait_until_finish()
+        if not opts.quiet:
+            tracker = progress.Progress(len(launch.catalog.recordings), minutes * 60)
+            tracker.attach()
+    try:
+        result = launch.pipeline.run()
+        job_id = result.job_id() if hasattr(result, "job_id") else None
+        if job_id:
+            cloud = launch.pipeline.options.view_as(GoogleCloudOptions)
+            _say(opts, f"Dataflow job {job_id} started: https://console.cloud.google.com/dataflow/"
+                       f"jobs/{cloud.region}/{job_id}?project={cloud.project}")  # fmt: skip
+            _say(opts, f"Waiting for it to process {what}; Ctrl-C stops waiting, not the job.")
+        result.wait_until_finish()
+    finally:
+        if tracker:
+            tracker.detach()
     return result
 
 

@@ -77,11 +77,13 @@ def test_song_selection_filters_calls(small_dataset, small_corpus):
     )
 
 
-def test_runners_agree(small_dataset, small_corpus, tmp_path):
+def test_runners_agree(small_dataset, small_corpus, tmp_path, capsys):
     args = build_args(small_corpus, str(tmp_path / "mp"))
     args[args.index("in_memory")] = "multi_processing"
     info = run([*args, "--direct_num_workers", "2"])
     assert info["workers"] == 2
+    out = capsys.readouterr().out  # progress from the worker processes, through Beam's logging
+    assert out.startswith("Building 15 recordings") and "\n  15 of 15 recordings," in out
     assert (
         Path(tmp_path / "mp/labels.txt").read_bytes()
         == Path(small_dataset, "labels.txt").read_bytes()

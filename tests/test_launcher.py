@@ -15,6 +15,7 @@ from pipeline import options as build_options
 from pipeline.build import pipeline_options, prepare, shard_counts
 from pipeline.catalog import Catalog, Failure, Recording
 from pipeline.catalog_file import failure_of, is_failure, recording_of, write_catalog
+from pipeline.progress import Progress
 from tests.prefix_filesystem import PrefixFileSystem
 
 
@@ -123,3 +124,16 @@ def test_catalog_file_round_trip_through_beams_parquet_source(tmp_path):
 
     with beam.Pipeline(options=PipelineOptions(["--direct_running_mode", "in_memory"])) as p:
         assert_that(p | beam.io.ReadFromParquet(path), check)
+
+
+def test_progress_prints_a_line_every_few_seconds_with_rate_and_time_left():
+    lines = []
+    tracker = Progress(total=100, audio_seconds=7200, every=5.0, say=lines.append)
+    for second in range(100):  # one recording a second
+        tracker.finished(float(second))
+    assert len(lines) == 20  # at 5, 10, ..., 95 s, and the last recording
+    assert (
+        lines[0]
+        == "  6 of 100 recordings, 7 min of 2.0 h of audio, 60.0 recordings/min, about 2 min left"
+    )
+    assert lines[-1] == "  100 of 100 recordings, 2.0 h of 2.0 h of audio, 60.0 recordings/min"

@@ -1,0 +1,82 @@
+"""Progress of a local build in the terminal: the workers log one line per finished recording
+through Beam's logging service, and the launcher turns those into a line every few seconds."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+LOGGER = "pipeline.progress"
+# Where the local runner hands on what its worker processes log.
+WORKER_LOGS = "apache_beam.runners.portability.local_job_service"
+_MARK = "birdsong-recording-done"
+
+
+def report_done(outcome: dict[str, Any]) -> None:
+    """Logs that one recording is finished (a Beam step after decoding, on the workers)."""
+    logging.getLogger(LOGGER).info(_MARK)
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+class Progress(logging.Filter):
+    """Counts finished recordings from log records and prints at most one line every `every`
+    seconds: recordings done of total, audio hours (estimated from file sizes), rate, time left.
+
+    As a filter on the worker-log logger it also drops the workers' other records below ERROR.
+    """
+
+    def __init__(
+        self, total: int, audio_seconds: float, every: float = 5.0, say: Callable = print
+    ) -> None:
+        super().__init__()
+        self._total, self._audio, self._every, self._say = total, audio_seconds, every, say
+        self._done = 0
+        self._first = self._last = 0.0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _MARK not in record.getMessage():
+            return record.levelno >= logging.ERROR
+        self.finished(time.monotonic())
+        return False
+
+    def finished(self, now: float) -> None:
+        """One more recording done at time `now`; prints when a line is due."""
+        self._done += 1
+        if self._done == 1:
+            self._first = self._last = now
+        elif now - self._last >= self._every or self._done == self._total:
+            self._last = now
+            self._say(self.line(now - self._first))
+
+    def line(self, elapsed: float) -> str:
+        """The progress line, `elapsed` seconds after the first recording finished."""
+        fraction = self._done / max(1, self._total)
+        rate = (self._done - 1) / elapsed if elapsed > 0 else 0.0
+        left = f"about {_duration((self._total - self._done) / rate)} left" if rate else ""
+        return (
+            f"  {self._done:,} of {self._total:,} recordings, {_duration(fraction * self._audio)} "
+            f"of {_duration(self._audio)} of audio, {rate * 60:.1f} recordings/min"
+            + (f", {left}" if left and self._done < self._total else "")
+        )
+
+    def attach(self) -> None:
+        """Listens to the worker processes (multi_processing) and to in-process workers."""
+        workers = logging.getLogger(WORKER_LOGS)
+        workers.setLevel(logging.INFO)
+        workers.addFilter(self)
+        local = logging.getLogger(LOGGER)
+        local.setLevel(logging.INFO)
+        local.propagate = False
+        local.addFilter(self)
+        local.addHandler(logging.NullHandler())
+
+    def detach(self) -> None:
+        logging.getLogger(WORKER_LOGS).removeFilter(self)
+        logging.getLogger(LOGGER).removeFilter(self)
