@@ -4,13 +4,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
+import glob
 import json
 import logging
 import math
 import os
 import sys
+import tempfile
 import uuid
 import warnings
 
@@ -305,6 +308,8 @@ def _remove_temporary_files(launch: Launch) -> None:
     output = launch.opts.output
     files = [m.path for m in FileSystems.match([f"{output}/{TEMP_PREFIX}*/**"])[0].metadata_list]
     folders = {f"{output}/{p[len(output) + 1 :].split('/')[0]}" for p in files}
+    if FileSystems.get_scheme(output) is None:  # local folders may be empty: not in a match
+        folders.update(glob.glob(f"{glob.escape(output)}/{TEMP_PREFIX}*"))
     if files:
         FileSystems.delete(files)
     leftovers = [*sorted(folders | {launch.temp_directory}), launch.catalog_path]
@@ -313,18 +318,19 @@ def _remove_temporary_files(launch: Launch) -> None:
         FileSystems.delete(leftovers)
 
 
-def _start(launch: Launch):
+def _start(launch: Launch, worker_log: str):
     """Runs the job and waits for it, saying what it waits for (with progress, locally)."""
     opts, minutes = launch.opts, audio_seconds_estimate(launch.catalog.recordings) / 60
     duration = f"{minutes / 60:.1f} hours" if minutes >= 60 else f"{minutes:.0f} minutes"
     what = f"{len(launch.catalog.recordings)} recordings (about {duration} of audio)"
-    tracker = None
-    if launch.workers:
-        _say(opts, f"Building {what} on {launch.workers} local worker(s) ...")
-        if not opts.quiet:
-            tracker = progress.Progress(len(launch.catalog.recordings), minutes * 60)
-            tracker.attach()
-    try:
+    with contextlib.ExitStack() as stack:
+        if launch.workers:
+            _say(opts, f"Building {what} on {launch.workers} local worker(s) ...")
+            stack.enter_context(progress.stderr_to(worker_log))
+            if not opts.quiet:
+                tracker = progress.Progress(len(launch.catalog.recordings), minutes * 60)
+                tracker.attach()
+                stack.callback(tracker.detach)
         result = launch.pipeline.run()
         job_id = result.job_id() if hasattr(result, "job_id") else None
         if job_id:
@@ -333,9 +339,6 @@ def _start(launch: Launch):
                        f"jobs/{cloud.region}/{job_id}?project={cloud.project}")  # fmt: skip
             _say(opts, f"Waiting for it to process {what}; Ctrl-C stops waiting, not the job.")
         result.wait_until_finish()
-    finally:
-        if tracker:
-            tracker.detach()
     return result
 
 
@@ -345,17 +348,23 @@ def run(argv: list[str] | None = None) -> dict:
     argv = list(sys.argv[1:] if argv is None else argv)
     launch = prepare(argv)
     opts, catalog = launch.opts, launch.catalog
+    worker_log = os.path.join(tempfile.gettempdir(), f"birdsong-workers-{os.getpid()}.log")
     try:
-        result = _start(launch)
+        result = _start(launch, worker_log)
     except KeyboardInterrupt:
         if launch.workers:
             _remove_temporary_files(launch)
+            with contextlib.suppress(OSError):
+                os.remove(worker_log)
         raise
     except Exception as error:  # noqa: BLE001 - Beam wraps worker errors in many types
         lines = [line for line in str(error).splitlines() if line.strip()]
+        where = f" (worker output: {worker_log})" if os.path.exists(worker_log) else ""
         raise BuildError(
-            f"the Beam job failed: {lines[-1] if lines else type(error).__name__}"
+            f"the Beam job failed: {lines[-1] if lines else type(error).__name__}{where}"
         ) from error
+    with contextlib.suppress(OSError):
+        os.remove(worker_log)
     _remove_temporary_files(launch)
     summary_path = f"{opts.output}/{SUMMARY_FILE}"
     with FileSystems.open(summary_path) as f:

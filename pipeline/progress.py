@@ -1,11 +1,15 @@
-"""Progress of a local build in the terminal: the workers log one line per finished recording
-through Beam's logging service, and the launcher turns those into a line every few seconds."""
+"""The terminal of a local build: progress (the workers log one line per finished recording
+through Beam's logging service, the launcher prints a line every few seconds), and the worker
+processes' own stderr kept out of it."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 LOGGER = "pipeline.progress"
@@ -17,6 +21,10 @@ _MARK = "birdsong-recording-done"
 def report_done(outcome: dict[str, Any]) -> None:
     """Logs that one recording is finished (a Beam step after decoding, on the workers)."""
     logging.getLogger(LOGGER).info(_MARK)
+
+
+def _print_now(line: str) -> None:
+    print(line, flush=True)
 
 
 def _duration(seconds: float) -> str:
@@ -33,7 +41,11 @@ class Progress(logging.Filter):
     """
 
     def __init__(
-        self, total: int, audio_seconds: float, every: float = 5.0, say: Callable = print
+        self,
+        total: int,
+        audio_seconds: float,
+        every: float = 5.0,
+        say: Callable = _print_now,
     ) -> None:
         super().__init__()
         self._total, self._audio, self._every, self._say = total, audio_seconds, every, say
@@ -80,3 +92,21 @@ class Progress(logging.Filter):
     def detach(self) -> None:
         logging.getLogger(WORKER_LOGS).removeFilter(self)
         logging.getLogger(LOGGER).removeFilter(self)
+
+
+@contextlib.contextmanager
+def stderr_to(path: str) -> Iterator[None]:
+    """Sends file descriptor 2 to `path` while the job runs: what the worker processes (which
+    inherit it) and Beam's threads write there, tracebacks on Ctrl-C included, is not for the
+    terminal; progress goes to stdout, and a failed job is reported in one line after."""
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(log, 2)
+    os.close(log)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(terminal, 2)
+        os.close(terminal)
