@@ -35,7 +35,13 @@ from pipeline import catalog_file, progress
 from pipeline import options as build_options
 from pipeline.audio import MissingToolError, check_ffmpeg
 from pipeline.catalog import LABEL_ORDER_RULE, Catalog, CatalogError, Recording, build_catalog
-from pipeline.outputs import ATTRIBUTION_FILE, INDEX_PREFIX, TEMP_PREFIX, write_outputs
+from pipeline.outputs import (
+    ATTRIBUTION_FILE,
+    INDEX_PREFIX,
+    TEMP_PREFIX,
+    complete_shards,
+    write_outputs,
+)
 from pipeline.process import (
     EXAMPLES,
     NAMESPACE,
@@ -58,6 +64,10 @@ _EXAMPLE_OVERHEAD = 400  # bytes of an Example besides its pixels
 
 class BuildError(RuntimeError):
     """A build that cannot start or did not produce a usable dataset."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during the job, after the launcher cleaned up what it could."""
 
 
 def _prepare_output(output: str, overwrite: bool) -> None:
@@ -318,15 +328,15 @@ def _remove_temporary_files(launch: Launch) -> None:
         FileSystems.delete(leftovers)
 
 
-def _start(launch: Launch, worker_log: str):
+def _start(launch: Launch, log: str):
     """Runs the job and waits for it, saying what it waits for (with progress, locally)."""
     opts, minutes = launch.opts, audio_seconds_estimate(launch.catalog.recordings) / 60
     duration = f"{minutes / 60:.1f} hours" if minutes >= 60 else f"{minutes:.0f} minutes"
     what = f"{len(launch.catalog.recordings)} recordings (about {duration} of audio)"
     with contextlib.ExitStack() as stack:
+        stack.enter_context(progress.stderr_to(log))
         if launch.workers:
             _say(opts, f"Building {what} on {launch.workers} local worker(s) ...")
-            stack.enter_context(progress.stderr_to(worker_log))
             if not opts.quiet:
                 tracker = progress.Progress(len(launch.catalog.recordings), minutes * 60)
                 tracker.attach()
@@ -344,28 +354,33 @@ def _start(launch: Launch, worker_log: str):
 
 def run(argv: list[str] | None = None) -> dict:
     """Builds a dataset; returns its dataset.json content. Raises BuildError, CatalogError,
-    KeyboardInterrupt (after removing the job's temporary files)."""
+    Interrupted (after removing a local job's temporary files)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     launch = prepare(argv)
     opts, catalog = launch.opts, launch.catalog
-    worker_log = os.path.join(tempfile.gettempdir(), f"birdsong-workers-{os.getpid()}.log")
+    log = os.path.join(tempfile.gettempdir(), f"birdsong-build-{os.getpid()}.log")
     try:
-        result = _start(launch, worker_log)
+        result = _start(launch, log)
     except KeyboardInterrupt:
-        if launch.workers:
-            _remove_temporary_files(launch)
-            with contextlib.suppress(OSError):
-                os.remove(worker_log)
-        raise
+        with contextlib.suppress(OSError):
+            os.remove(log)
+        if not launch.workers:
+            raise Interrupted(
+                "stopped waiting; the Dataflow job keeps running (its console page, or "
+                "`gcloud dataflow jobs cancel JOB_ID --region REGION`, stops it)"
+            ) from None
+        _remove_temporary_files(launch)
+        raise Interrupted("the build was stopped and its temporary files removed") from None
     except Exception as error:  # noqa: BLE001 - Beam wraps worker errors in many types
         lines = [line for line in str(error).splitlines() if line.strip()]
-        where = f" (worker output: {worker_log})" if os.path.exists(worker_log) else ""
+        where = f" (log: {log})" if os.path.exists(log) else ""
         raise BuildError(
             f"the Beam job failed: {lines[-1] if lines else type(error).__name__}{where}"
         ) from error
     with contextlib.suppress(OSError):
-        os.remove(worker_log)
+        os.remove(log)
     _remove_temporary_files(launch)
+    complete_shards(opts.output, launch.shards, opts.compression)
     summary_path = f"{opts.output}/{SUMMARY_FILE}"
     with FileSystems.open(summary_path) as f:
         summary = json.load(f)
@@ -414,8 +429,11 @@ def main(argv: list[str] | None = None) -> int:
     except (BuildError, CatalogError, MissingToolError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except Interrupted as interrupted:
+        print(f"interrupted: {interrupted}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
-        print("interrupted: the build was stopped and its temporary files removed", file=sys.stderr)
+        print("interrupted before the job started", file=sys.stderr)
         return 130
     return 0
 

@@ -14,6 +14,7 @@ import google_crc32c
 import pyarrow as pa
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.value_provider import StaticValueProvider
 
 from schemas import SPLITS
@@ -74,7 +75,8 @@ class TFRecordSink(fileio.FileSink):
         self._fh.write(length + _masked_crc(length) + data + _masked_crc(data))
 
     def flush(self) -> None:
-        self._fh.flush()
+        """Nothing: the writer's close() right after finishes the file (a GZIP stream flushed
+        here could not be closed)."""
 
 
 def index_row(recording, label: int, snippet_index: int, start_seconds: float) -> dict[str, Any]:
@@ -98,6 +100,18 @@ def _attribution_line(row: dict[str, Any]) -> str:
     out = io.StringIO()
     csv.writer(out, lineterminator="").writerow([row[c] for c in ATTRIBUTION_COLUMNS])
     return out.getvalue()
+
+
+def complete_shards(output: str, shards: dict[str, int], compression: str) -> None:
+    """Writes an empty file for every shard no example was hashed to, so that a split's files
+    are all there, as their names (-of-NNNNN) promise."""
+    gzip = compression == "gzip"
+    for split in SPLITS:
+        for name in shard_names(split, shards[split], compression):
+            path = f"{output}/{name}"
+            if not FileSystems.exists(path):
+                kind = CompressionTypes.GZIP if gzip else CompressionTypes.UNCOMPRESSED
+                FileSystems.create(path, compression_type=kind).close()
 
 
 def write_outputs(

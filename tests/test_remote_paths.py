@@ -23,6 +23,7 @@ def test_build_reads_and_writes_through_beam_filesystems(small_corpus, tmp_path,
     info = run([
         "--input", f"{PREFIX}bucket/audio", "--metadata", f"{PREFIX}bucket/metadata.csv",
         "--output", f"{PREFIX}out/dataset", "--min-recordings", "3", "--max-snippets", "1",
+        "--num-shards", "8", "--compression", "gzip",
         "--direct_running_mode", "in_memory",
     ])  # fmt: skip
     assert info["complete"] and sum(info["counts"]["examples"].values()) == 15
@@ -30,6 +31,8 @@ def test_build_reads_and_writes_through_beam_filesystems(small_corpus, tmp_path,
     assert sum(len(examples) for examples in read_all(local).values()) == 15
     assert {f["reason"] for f in failures(local)} == {"filtered_type"}
     assert not list((tmp_path / "out/dataset").glob("beam-temp*"))
+    train = sorted(p.name for p in (tmp_path / "out/dataset").glob("train-*"))
+    assert train == [f"train-{i:05d}-of-00008.tfrecord.gz" for i in range(8)]  # 9 examples in 8
     with open(f"{local}/ATTRIBUTION.csv", newline="", encoding="utf-8") as f:
         attribution = list(csv.DictReader(f))
     songs = {r["id"]: r for r in rows if r["type"] != "call"}
