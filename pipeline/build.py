@@ -139,7 +139,6 @@ def _construct(
     opts: build_options.BuildOptions,
     catalog_path: str,
     labels: list[str],
-    needs_ffmpeg: bool,
     shards: dict[str, int],
     temp_directory: str,
     local: bool,
@@ -153,7 +152,7 @@ def _construct(
         | "Decode and cut"
         >> beam.ParDo(
             ProcessRecording(
-                opts.spectrogram, opts.snippets, labels, opts.min_seconds, needs_ffmpeg
+                opts.spectrogram, opts.snippets, labels, opts.min_seconds, opts.decoder
             )
         ).with_outputs("outcomes", main=EXAMPLES)  # fmt: skip
     )
@@ -288,9 +287,8 @@ def prepare(argv: list[str]) -> Launch:
     splits = assign_splits(
         ((r.recording_id, r.species) for r in catalog.recordings), opts.fractions, opts.seed
     )
-    needs_ffmpeg = any(not r.path.lower().endswith(".mp3") for r in catalog.recordings)
     options, workers = pipeline_options(beam_args)
-    if needs_ffmpeg and workers:
+    if opts.decoder == "ffmpeg" and workers:  # elsewhere ffmpeg only salvages, if installed
         check_ffmpeg()
     with FileSystems.create(f"{opts.output}/{LABELS_FILE}") as f:
         f.write("".join(f"{label}\n" for label in catalog.labels).encode("utf-8"))
@@ -300,7 +298,7 @@ def prepare(argv: list[str]) -> Launch:
     temp_directory = f"{opts.output}/{TEMP_PREFIX}{uuid.uuid4().hex}"
     pipeline = beam.Pipeline(options=options)
     _construct(
-        pipeline, opts, catalog_path, catalog.labels, needs_ffmpeg, shards, temp_directory,
+        pipeline, opts, catalog_path, catalog.labels, shards, temp_directory,
         local=workers is not None,
     )  # fmt: skip
     return Launch(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+from pipeline.audio import DECODERS
 from pipeline.catalog import LAYOUTS, Selections
 from pipeline.snippets import SnippetSelection
 from schemas import SpectrogramParams
@@ -28,6 +29,7 @@ class BuildOptions:
     spectrogram: SpectrogramParams
     snippets: SnippetSelection
     min_seconds: float
+    decoder: str
     num_shards: int
     shard_mb: float
     compression: str
@@ -181,6 +183,14 @@ def parser() -> argparse.ArgumentParser:
         help="recordings shorter than this fail as too short; shorter than a snippet are padded (default: %(default)s)",
     )
     p.add_argument(
+        "--decoder",
+        choices=DECODERS,
+        default="auto",
+        help="auto: soundfile (libsndfile) for mp3/wav/flac/ogg, PyAV for m4a/aac; or one "
+        "decoder for every format it reads; ffmpeg needs the ffmpeg command, and salvages "
+        "files the decoder rejects whenever it is installed (default: %(default)s)",
+    )
+    p.add_argument(
         "--num-shards",
         type=int,
         default=0,
@@ -234,6 +244,7 @@ def parse(argv: list[str]) -> tuple[BuildOptions, list[str]]:
             args.snippets, args.cutoff, args.max_snippets, args.seconds_per_snippet, args.overlap
         ),
         min_seconds=args.min_seconds,
+        decoder=args.decoder,
         num_shards=args.num_shards,
         shard_mb=args.shard_mb,
         compression=args.compression,

@@ -11,16 +11,19 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from pipeline.audio import AudioError, check_ffmpeg, load_audio
+from pipeline.audio import SALVAGE, AudioError, check_ffmpeg, open_audio
 from pipeline.catalog import Failure, Recording
 from pipeline.outputs import index_row
-from pipeline.snippets import SnippetSelection, choose_snippets
-from pipeline.spectrogram import snippet_spectrograms
+from pipeline.snippets import Scan, SnippetSelection, choose_snippets, cut_windows
+from pipeline.spectrogram import window_spectrograms
 from schemas import SPLITS, SpectrogramParams, make_example
 
 EXAMPLES = "examples"
 NAMESPACE = "birdsong"
 SILENCE_PEAK = 1e-4  # -80 dBFS: below this everywhere, a recording holds nothing to learn
+# Recordings up to this long are decoded once and held (26 MB at 22,050 Hz); longer ones are
+# decoded twice, for their snippet energies and then for the chosen windows, in flat memory.
+KEEP_SECONDS = 300.0
 
 # Failure reasons that are deliberate choices of the user rather than bad input.
 SELECTION_REASONS = ("filtered_type", "filtered_min_recordings", "filtered_top_species")
@@ -41,7 +44,8 @@ class ProcessRecording(beam.DoFn):
     per file.
 
     Every recording yields exactly one record on the "outcomes" output: what it gave, or why
-    it gave nothing. Bad input never raises; a missing ffmpeg fails the worker at setup.
+    it gave nothing. Bad input never raises; a missing ffmpeg fails the worker at setup when
+    `decoder` is "ffmpeg" (elsewhere ffmpeg only salvages files the decoder rejects).
     """
 
     def __init__(
@@ -50,13 +54,13 @@ class ProcessRecording(beam.DoFn):
         selection: SnippetSelection,
         labels: list[str],
         min_seconds: float,
-        needs_ffmpeg: bool,
+        decoder: str = "auto",
     ) -> None:
         self._params = params
         self._selection = selection
         self._label_of = {species: index for index, species in enumerate(labels)}
         self._min_seconds = min_seconds
-        self._needs_ffmpeg = needs_ffmpeg
+        self._decoder = decoder
         self._read = Metrics.counter(NAMESPACE, "recordings_read")
         self._decoded = Metrics.counter(NAMESPACE, "recordings_decoded")
         self._failed = Metrics.counter(NAMESPACE, "recordings_failed")
@@ -64,14 +68,19 @@ class ProcessRecording(beam.DoFn):
         self._written = {split: Metrics.counter(NAMESPACE, f"snippets_{split}") for split in SPLITS}
 
     def setup(self) -> None:
-        if self._needs_ffmpeg:
+        if self._decoder == "ffmpeg":
             check_ffmpeg()
 
     def process(self, element: tuple[Recording, str]) -> Iterator[Any]:
         recording, split = element
         self._read.inc()
+        examples, decoder = 0, ""
         try:
-            examples, decoder = self._examples(recording)
+            with open_audio(recording.path, self._params.sample_rate, self._decoder) as stream:
+                for row, example in self._examples(recording, stream):
+                    examples += 1
+                    yield split, row, example
+                decoder = stream.decoder
         except AudioError as error:
             self._failed.inc()
             yield beam.pvalue.TaggedOutput(
@@ -87,35 +96,39 @@ class ProcessRecording(beam.DoFn):
             )
             return
         self._decoded.inc()
-        if decoder == "ffmpeg-salvage":
+        if decoder == SALVAGE:
             self._salvaged.inc()
-        self._written[split].inc(len(examples))
-        for row, example in examples:
-            yield split, row, example
+        self._written[split].inc(examples)
         yield beam.pvalue.TaggedOutput(
             "outcomes",
             {"status": "ok", "file": recording.source_file, "split": split,
-             "species": recording.species, "examples": len(examples), "decoder": decoder},
+             "species": recording.species, "examples": examples, "decoder": decoder},
         )  # fmt: skip
 
-    def _examples(self, recording: Recording) -> tuple[list[tuple[dict, bytes]], str]:
+    def _examples(self, recording: Recording, stream) -> Iterator[tuple[dict, bytes]]:
+        """(index row, serialized Example) of the chosen snippets, in time order, read in two
+        passes."""
         params = self._params
-        audio = load_audio(recording.path, params.sample_rate)
-        if audio.seconds < self._min_seconds:
+        keep = round(KEEP_SECONDS * params.sample_rate)
+        scan = stream.scan(lambda chunks: Scan.of(chunks, params.hop, keep))
+        seconds = scan.length / params.sample_rate
+        if scan.length == 0:
+            raise AudioError("undecodable", f"{stream.decoder} decoded no audio")
+        if seconds < self._min_seconds:
             raise AudioError(
-                "too_short", f"{audio.seconds:.2f} s, under --min-seconds {self._min_seconds}"
+                "too_short", f"{seconds:.2f} s, under --min-seconds {self._min_seconds}"
             )
-        samples = audio.samples
-        # The peak as max(max, -min): np.abs would copy the whole recording (300 MB an hour).
-        if not len(samples) or max(samples.max(), -samples.min()) < SILENCE_PEAK:
+        if scan.peak < SILENCE_PEAK:
             raise AudioError("silent", "no sound above -80 dBFS")
         starts = choose_snippets(
-            samples, params.sample_rate, params.snippet_samples, params.hop, self._selection
-        )
-        images = snippet_spectrograms(samples, starts, params)
+            scan.length, scan.energies, params.sample_rate, params.snippet_samples, params.hop,
+            self._selection,
+        )  # fmt: skip
+        chunks = scan.kept if scan.kept is not None else stream.chunks()
+        images = window_spectrograms(cut_windows(chunks, starts, params.snippet_samples), params)
         label = self._label_of[recording.species]
-        examples = [
-            (
+        for index, (start, image) in enumerate(zip(starts, images, strict=True)):
+            yield (
                 index_row(recording, label, index, start / params.sample_rate),
                 make_example(
                     image,
@@ -130,9 +143,6 @@ class ProcessRecording(beam.DoFn):
                     quality=recording.quality,
                 ).SerializeToString(),
             )
-            for index, (start, image) in enumerate(zip(starts, images, strict=True))
-        ]
-        return examples, audio.decoder
 
 
 class SummarizeOutcomes(beam.CombineFn):

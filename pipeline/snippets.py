@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+from collections.abc import Iterable, Iterator
 from typing import Literal
 
 import numpy as np
@@ -55,8 +57,53 @@ def loudest_windows(energies: np.ndarray, window: int, cutoff: float, limit: int
     return starts
 
 
+class Scan:
+    """What a first pass over a recording's chunks learns: length, peak, block energies.
+
+    The chunks are also kept while their total stays under `keep` samples, so that a short
+    recording is decoded once; a longer one is read again for its windows.
+    """
+
+    def __init__(self, block: int, keep: int = 0) -> None:
+        self.block = block
+        self.length = 0
+        self.peak = 0.0
+        self._energies: list[np.ndarray] = []
+        self._rest = np.zeros(0, np.float32)  # samples short of a whole block
+        self._keep = keep
+        self.kept: list[np.ndarray] | None = []
+
+    def add(self, chunk: np.ndarray) -> None:
+        if not len(chunk):
+            return
+        self.length += len(chunk)
+        # The peak as max(max, -min): np.abs would copy the chunk.
+        self.peak = max(self.peak, float(chunk.max()), -float(chunk.min()))
+        samples = np.concatenate([self._rest, chunk]) if len(self._rest) else chunk
+        whole = len(samples) // self.block * self.block
+        self._energies.append(block_energies(samples[:whole], self.block))
+        self._rest = samples[whole:].copy()
+        if self.kept is not None:
+            self.kept.append(chunk)
+            if self.length > self._keep:
+                self.kept = None
+
+    @property
+    def energies(self) -> np.ndarray:
+        """Sum of squares of each whole block, as block_energies of the whole recording."""
+        return np.concatenate([np.zeros(0), *self._energies])
+
+    @classmethod
+    def of(cls, chunks, block: int, keep: int = 0) -> Scan:
+        scan = cls(block, keep)
+        for chunk in chunks:
+            scan.add(chunk)
+        return scan
+
+
 def choose_snippets(
-    samples: np.ndarray,
+    length: int,
+    energies: np.ndarray,
     sample_rate: int,
     snippet_samples: int,
     block: int,
@@ -64,19 +111,45 @@ def choose_snippets(
 ) -> list[int]:
     """Sample offsets, in time order, of the snippets to take from a recording.
 
+    `length` is the recording's in samples, `energies` its `block_energies` (or a Scan's).
     A recording no longer than one snippet gives the single offset 0 (the caller pads it).
     """
-    if len(samples) <= snippet_samples:
+    if length <= snippet_samples:
         return [0]
     if selection.method == "uniform":
         stride = max(block, round(snippet_samples * (1.0 - selection.overlap)))
-        starts = list(range(0, len(samples) - snippet_samples + 1, stride))
+        starts = list(range(0, length - snippet_samples + 1, stride))
         return starts[: selection.max_per_recording or None]
-    limit = max(1, round(len(samples) / sample_rate / selection.seconds_per_snippet))
+    limit = max(1, round(length / sample_rate / selection.seconds_per_snippet))
     if selection.max_per_recording:
         limit = min(limit, selection.max_per_recording)
     window = snippet_samples // block
-    starts = loudest_windows(block_energies(samples, block), window, selection.cutoff, limit)
+    starts = loudest_windows(energies, window, selection.cutoff, limit)
     # A window of whole blocks can be shorter than a snippet: keep the last one inside the audio.
-    last = len(samples) - snippet_samples
+    last = length - snippet_samples
     return sorted(min(start * block, last) for start in starts)
+
+
+def cut_windows(chunks: Iterable[np.ndarray], starts: list[int], size: int) -> Iterator[np.ndarray]:
+    """The `size`-sample windows at sorted sample offsets `starts` of a stream of chunks.
+
+    Only the samples from the next window's start onwards are held; windows reaching past
+    the end are zero-padded.
+    """
+    pending = collections.deque(starts)
+    held = np.zeros(0, np.float32)
+    offset = 0  # sample offset of held[0]
+    for chunk in chunks:
+        held = np.concatenate([held, chunk])
+        while pending and pending[0] + size <= offset + len(held):
+            start = pending.popleft() - offset
+            yield held[start : start + size]
+        keep_from = min(pending[0] - offset, len(held)) if pending else len(held)
+        held, offset = held[keep_from:], offset + keep_from
+        if not pending:
+            return
+    for start in pending:
+        window = np.zeros(size, np.float32)
+        part = held[max(0, start - offset) : start - offset + size]
+        window[: len(part)] = part
+        yield window

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import itertools
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import scipy.fft
@@ -52,6 +54,15 @@ def spectrogram(snippets: np.ndarray, params: SpectrogramParams) -> np.ndarray:
     return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
 
 
+def window_spectrograms(
+    windows: Iterable[np.ndarray], params: SpectrogramParams
+) -> Iterator[np.ndarray]:
+    """The uint8 image of each snippet-long window of a stream, computed a batch at a time."""
+    windows = iter(windows)
+    while batch := list(itertools.islice(windows, _BATCH)):
+        yield from spectrogram(np.stack(batch), params)
+
+
 def snippet_spectrograms(
     samples: np.ndarray, starts: list[int], params: SpectrogramParams
 ) -> np.ndarray:
@@ -64,9 +75,7 @@ def snippet_spectrograms(
     if len(samples) < end:
         samples = np.pad(samples, (0, end - len(samples)))
     images = np.empty((len(starts), params.frequency_rows, params.frames), np.uint8)
-    for first in range(0, len(starts), _BATCH):
-        batch = starts[first : first + _BATCH]
-        images[first : first + len(batch)] = spectrogram(
-            np.stack([samples[start : start + size] for start in batch]), params
-        )
+    windows = (samples[start : start + size] for start in starts)
+    for index, image in enumerate(window_spectrograms(windows, params)):
+        images[index] = image
     return images

@@ -6,6 +6,8 @@ row 0 is 0 Hz, the last row is the Nyquist frequency; columns are STFT frames in
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 # TensorFlow is imported where it is used: the builder's launcher never needs it.
@@ -36,15 +38,66 @@ def feature_spec() -> dict:
     }
 
 
-def _feature(dtype: str, value: str | bytes | int | float):
-    import tensorflow as tf
+@functools.cache
+def _messages() -> dict:
+    """Message classes of tensorflow/core/example/{example,feature}.proto, built from the
+    protobuf package alone (the same fields, numbers and types), so that workers serialise
+    Examples byte for byte as tf.train.Example does without importing TensorFlow."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
+    proto = descriptor_pb2.FileDescriptorProto(
+        name="birdsong/tf_example.proto", package="tensorflow", syntax="proto3"
+    )
+    field = descriptor_pb2.FieldDescriptorProto
+    repeated, optional = field.LABEL_REPEATED, field.LABEL_OPTIONAL
+
+    def add(container, name: str, fields, map_entry: bool = False):
+        descriptor = container.add(name=name)
+        if map_entry:
+            descriptor.options.map_entry = True
+        for number, (field_name, kind, label, type_name, oneof) in enumerate(fields, start=1):
+            entry = descriptor.field.add(name=field_name, number=number, type=kind, label=label)
+            if type_name:
+                entry.type_name = type_name
+            if oneof is not None:
+                entry.oneof_index = oneof
+        return descriptor
+
+    add(proto.message_type, "BytesList", [("value", field.TYPE_BYTES, repeated, None, None)])
+    add(proto.message_type, "FloatList", [("value", field.TYPE_FLOAT, repeated, None, None)])
+    add(proto.message_type, "Int64List", [("value", field.TYPE_INT64, repeated, None, None)])
+    feature = add(proto.message_type, "Feature", [
+        ("bytes_list", field.TYPE_MESSAGE, optional, ".tensorflow.BytesList", 0),
+        ("float_list", field.TYPE_MESSAGE, optional, ".tensorflow.FloatList", 0),
+        ("int64_list", field.TYPE_MESSAGE, optional, ".tensorflow.Int64List", 0),
+    ])  # fmt: skip
+    feature.oneof_decl.add(name="kind")
+    features = add(proto.message_type, "Features", [
+        ("feature", field.TYPE_MESSAGE, repeated, ".tensorflow.Features.FeatureEntry", None),
+    ])  # fmt: skip
+    add(features.nested_type, "FeatureEntry", [
+        ("key", field.TYPE_STRING, optional, None, None),
+        ("value", field.TYPE_MESSAGE, optional, ".tensorflow.Feature", None),
+    ], map_entry=True)  # fmt: skip
+    add(proto.message_type, "Example", [
+        ("features", field.TYPE_MESSAGE, optional, ".tensorflow.Features", None),
+    ])  # fmt: skip
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(proto)
+    names = ("Example", "Features", "Feature", "BytesList", "FloatList", "Int64List")
+    return {
+        name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"tensorflow.{name}"))
+        for name in names
+    }
+
+
+def _feature(messages: dict, dtype: str, value: str | bytes | int | float):
     if dtype == "string":
         data = value.encode("utf-8") if isinstance(value, str) else value
-        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[data]))
+        return messages["Feature"](bytes_list=messages["BytesList"](value=[data]))
     if dtype == "int64":
-        return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
-    return tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))
+        return messages["Feature"](int64_list=messages["Int64List"](value=[int(value)]))
+    return messages["Feature"](float_list=messages["FloatList"](value=[float(value)]))
 
 
 def make_example(
@@ -60,9 +113,11 @@ def make_example(
     license: str = "",
     quality: str = "",
 ):
-    """The tf.train.Example of one snippet, from its uint8 (height, width) spectrogram."""
-    import tensorflow as tf
+    """The Example of one snippet, from its uint8 (height, width) spectrogram.
 
+    A protobuf message of tf.train.Example's definition, made without TensorFlow:
+    `.SerializeToString()` gives the bytes tf.train.Example would.
+    """
     if spectrogram.dtype != np.uint8 or spectrogram.ndim != 2:
         raise ValueError(
             f"spectrogram must be 2-D uint8, got {spectrogram.dtype} {spectrogram.shape}"
@@ -82,8 +137,9 @@ def make_example(
         "license": license,
         "quality": quality,
     }
-    feature = {key: _feature(FEATURES[key][0], value) for key, value in values.items()}
-    return tf.train.Example(features=tf.train.Features(feature=feature))
+    messages = _messages()
+    feature = {key: _feature(messages, FEATURES[key][0], value) for key, value in values.items()}
+    return messages["Example"](features=messages["Features"](feature=feature))
 
 
 def parse_examples(serialized, height: int, width: int) -> dict:

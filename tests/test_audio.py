@@ -1,13 +1,24 @@
-"""Decoding: by content not name, any rate and layout, bounded chunks equal to the whole."""
+"""Decoding: by content not name, every decoder alike, any rate and layout, chunks equal to the whole."""
 
 import numpy as np
 import pytest
-import scipy.signal
+import soxr
 
-from pipeline.audio import AudioError, load_audio, resample_chunks, sniff_format
+from pipeline.audio import (
+    SALVAGE,
+    AudioError,
+    MissingToolError,
+    decoder_for,
+    load_audio,
+    open_audio,
+    sniff_format,
+)
+from pipeline.spectrogram import snippet_spectrograms
+from schemas import SpectrogramParams
 from tests.audio_files import encode, mp3, tone
 
 RATE = 22050
+DECODERS = ("soundfile", "pyav", "tensorflow-io", "ffmpeg")
 
 
 @pytest.mark.parametrize("source_rate", [8000, 32000, 44100, 48000, 96000])
@@ -32,50 +43,117 @@ def test_stereo_and_six_channels_are_averaged(tmp_path):
     ratio = np.std(audio.samples) / np.std(mono.samples)
     assert 0.45 < ratio < 0.55
     six = load_audio(str(encode(tmp_path / "six.wav", tone(2.0, 48000, channels=6), 48000)), RATE)
-    assert six.channels == 6 and six.decoder == "ffmpeg"
+    assert six.channels == 6 and six.decoder == "soundfile"
+
+
+@pytest.fixture(scope="module")
+def small_files(tmp_path_factory):
+    """The same 4.5 s chirp in the containers, codecs, rates and layouts recordings come in."""
+    folder = tmp_path_factory.mktemp("kinds")
+    lame = ("-c:a", "libmp3lame")
+    kinds = {
+        "mp3-cbr-44k1-mono.mp3": (44100, 1, (*lame, "-b:a", "128k")),
+        "mp3-vbr-32k-stereo.mp3": (32000, 2, (*lame, "-q:a", "4")),
+        "mp3-cbr-48k-stereo.mp3": (48000, 2, (*lame, "-b:a", "192k")),
+        "wav-16bit-48k.wav": (48000, 1, ("-c:a", "pcm_s16le")),
+        "wav-24bit-44k1-stereo.wav": (44100, 2, ("-c:a", "pcm_s24le")),
+        "flac-44k1.flac": (44100, 1, ()),
+        "ogg-vorbis-48k.ogg": (48000, 1, ("-c:a", "libvorbis")),
+    }
+    return {
+        name: encode(folder / name, tone(4.5, rate, channels=channels), rate, *codec)
+        for name, (rate, channels, codec) in kinds.items()
+    }
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["mp3-cbr-44k1-mono.mp3", "mp3-vbr-32k-stereo.mp3", "mp3-cbr-48k-stereo.mp3",
+     "wav-16bit-48k.wav", "wav-24bit-44k1-stereo.wav", "flac-44k1.flac", "ogg-vorbis-48k.ogg"],
+)  # fmt: skip
+def test_every_decoder_gives_the_same_spectrogram(small_files, kind):
+    params = SpectrogramParams()
+    images = {}
+    for decoder in DECODERS:
+        audio = load_audio(str(small_files[kind]), RATE, decoder)
+        assert audio.decoder == decoder_for(sniff_format(small_files[kind].read_bytes()[:16]), decoder)
+        images[decoder] = snippet_spectrograms(audio.samples, [0], params)[0].astype(int)
+    for decoder, image in images.items():
+        difference = np.abs(image - images["soundfile"])
+        assert difference.max() <= 2, f"{decoder}: {difference.max()} grey levels off soundfile"
+
+
+def test_m4a_is_read_in_process_by_pyav(tmp_path):
+    path = encode(tmp_path / "a.m4a", tone(2.0, 44100), 44100, "-c:a", "aac")
+    audio = load_audio(str(path), RATE)
+    assert audio.decoder == "pyav" and abs(audio.seconds - 2.0) < 0.1
 
 
 def test_wav_named_mp3_is_decoded_by_content(tmp_path):
     path = encode(tmp_path / "really-a-wav.mp3", tone(2.0, 32000), 32000, "-f", "wav")
     audio = load_audio(str(path), RATE)
-    assert audio.decoder == "ffmpeg" and abs(audio.seconds - 2.0) < 0.01
+    assert audio.decoder == "soundfile" and abs(audio.seconds - 2.0) < 0.01
 
 
-def test_damaged_mp3_is_salvaged_with_ffmpeg(tmp_path):
+def test_damaged_mp3_is_read_up_to_the_damage(tmp_path):
     data = mp3(tmp_path / "good.mp3", 8.0).read_bytes()
     damaged = tmp_path / "cut.mp3"
     damaged.write_bytes(data[: len(data) // 2 + 101])
-    audio = load_audio(str(damaged), RATE)
-    assert audio.decoder == "ffmpeg-salvage" and 3.0 < audio.seconds < 4.5
+    for decoder in ("auto", "tensorflow-io"):
+        audio = load_audio(str(damaged), RATE, decoder)
+        assert 3.0 < audio.seconds < 4.5, decoder
+
+
+def test_a_file_the_decoder_rejects_is_salvaged_with_ffmpeg(tmp_path, monkeypatch):
+    # A WAV header claiming an encoding libsndfile does not read (G.722), ffmpeg does.
+    path = encode(tmp_path / "g722.wav", tone(2.0, 16000), 16000, "-c:a", "g722")
+    audio = load_audio(str(path), RATE)
+    assert audio.decoder == SALVAGE and abs(audio.seconds - 2.0) < 0.1
+    monkeypatch.setenv("PATH", str(tmp_path))  # no ffmpeg: a one-line reason, not a crash
+    with pytest.raises(AudioError) as error:
+        load_audio(str(path), RATE)
+    assert error.value.reason == "undecodable" and "ffmpeg" in error.value.detail
+
+
+def test_decoder_ffmpeg_without_ffmpeg_stops(tmp_path, monkeypatch):
+    path = mp3(tmp_path / "a.mp3", 1.0)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(MissingToolError):
+        load_audio(str(path), RATE, "ffmpeg")
+    assert load_audio(str(path), RATE).decoder == "soundfile"  # the default needs no ffmpeg
 
 
 @pytest.mark.parametrize(
     ("content", "reason"),
     [(b"", "empty"), (b"this is a text file, not audio\n" * 20, "unrecognised_format"),
-     (np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes(), "unrecognised_format")],
+     (np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes(), "unrecognised_format"),
+     (b"ID3\x03\x00\x00\x00\x00\x00\x10" + bytes(3000), "undecodable")],
 )  # fmt: skip
 def test_bad_files_raise_a_reason(tmp_path, content, reason):
     path = tmp_path / "bad.mp3"
     path.write_bytes(content)
-    with pytest.raises(AudioError) as error:
-        load_audio(str(path), RATE)
-    assert error.value.reason == reason
+    for decoder in DECODERS:
+        with pytest.raises(AudioError) as error:
+            audio = load_audio(str(path), RATE, decoder)
+            if not len(audio.samples):  # what the builder reports for a stream of nothing
+                raise AudioError("undecodable", "no audio")
+        assert error.value.reason == reason, decoder
 
 
-def test_chunked_decoding_equals_whole_file(tmp_path):
+@pytest.mark.parametrize("decoder", DECODERS)
+def test_chunked_decoding_equals_whole_file(tmp_path, decoder):
     path = str(mp3(tmp_path / "a.mp3", 12.0, 48000, 2))
-    whole = load_audio(path, RATE, chunk_seconds=1000)
-    chunked = load_audio(path, RATE, chunk_seconds=0.7)
+    whole = load_audio(path, RATE, decoder, chunk_seconds=1000)
+    chunked = load_audio(path, RATE, decoder, chunk_seconds=0.7)
     np.testing.assert_array_equal(whole.samples, chunked.samples)
 
 
-@pytest.mark.parametrize("source_rate", [8000, 44100, 48000, 96000])
-def test_resample_chunks_equals_resample_poly(source_rate):
-    signal = np.random.default_rng(1).standard_normal(50_000).astype(np.float32)
-    chunks = (signal[i : i + 3001] for i in range(0, len(signal), 3001))
-    gcd = np.gcd(source_rate, RATE)
-    expected = scipy.signal.resample_poly(signal, RATE // gcd, source_rate // gcd)
-    np.testing.assert_allclose(resample_chunks(chunks, source_rate, RATE), expected, atol=1e-6)
+def test_streamed_resampling_equals_soxr_on_the_whole_signal(tmp_path):
+    signal = tone(7.0, 48000)[:, 0]
+    path = encode(tmp_path / "a.wav", signal, 48000, "-c:a", "pcm_f32le")
+    with open_audio(str(path), RATE, chunk_seconds=0.3) as stream:
+        streamed = np.concatenate(list(stream.chunks()))
+    np.testing.assert_array_equal(streamed, soxr.resample(signal, 48000, RATE, "HQ"))
 
 
 def test_sniff_format():
@@ -88,15 +166,20 @@ def test_sniff_format():
     assert sniff_format(b"hello") is None
 
 
-def test_threads_decoding_at_once_get_their_own_audio(tmp_path):
+@pytest.mark.parametrize("decoder", ["auto", "tensorflow-io"])
+def test_threads_decoding_at_once_get_their_own_audio(tmp_path, decoder):
     from concurrent.futures import ThreadPoolExecutor
 
     paths = [
         str(mp3(tmp_path / f"{i}.mp3", 3.0 + i, (32000, 44100, 48000)[i % 3])) for i in range(6)
     ]
-    alone = [load_audio(path, RATE).samples for path in paths]
+
+    def load(path):
+        return load_audio(path, RATE, decoder, chunk_seconds=0.5).samples
+
+    alone = [load(path) for path in paths]
     for _ in range(3):
         with ThreadPoolExecutor(4) as pool:
-            together = list(pool.map(lambda path: load_audio(path, RATE).samples, paths))
+            together = list(pool.map(load, paths))
         for one, other in zip(alone, together, strict=True):
             np.testing.assert_array_equal(one, other)
