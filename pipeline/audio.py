@@ -140,7 +140,7 @@ class AudioStream:
         self.decoder = decoder
         self._chunk_seconds = chunk_seconds
         try:
-            self.source_rate, self.channels = _DECODERS[decoder].info(path)
+            self.source_rate, self.channels = _DECODERS[_library(decoder)].info(path)
         except _DecoderFailed as error:
             self._salvage(error)
 
@@ -160,10 +160,9 @@ class AudioStream:
 
     def chunks(self) -> Iterator[np.ndarray]:
         """The mono float32 samples at `sample_rate`, chunk by chunk, from the start."""
-        name = "ffmpeg" if self.decoder == SALVAGE else self.decoder
         frames = max(1, round(self._chunk_seconds * self.source_rate))
         resampler = _Resampler(self.source_rate, self.sample_rate)
-        for chunk in _DECODERS[name].chunks(self.path, frames):
+        for chunk in _DECODERS[_library(self.decoder)].chunks(self.path, frames):
             if len(resampled := resampler.push(chunk)):
                 yield resampled
         if len(tail := resampler.flush()):
@@ -234,6 +233,10 @@ class _Resampler:
         if self._stream is None:
             return np.zeros(0, np.float32)
         return self._stream.resample_chunk(np.zeros(0, np.float32), last=True)
+
+
+def _library(decoder: str) -> str:
+    return "ffmpeg" if decoder == SALVAGE else decoder
 
 
 def _mono(frames: np.ndarray) -> np.ndarray:

@@ -14,16 +14,13 @@ from apache_beam.metrics import Metrics
 from pipeline.audio import SALVAGE, AudioError, check_ffmpeg, open_audio
 from pipeline.catalog import Failure, Recording
 from pipeline.outputs import index_row
-from pipeline.snippets import Scan, SnippetSelection, choose_snippets, cut_windows
+from pipeline.snippets import KEEP_SECONDS, Scan, SnippetSelection, choose_snippets, cut_windows
 from pipeline.spectrogram import window_spectrograms
 from schemas import SPLITS, SpectrogramParams, make_example
 
 EXAMPLES = "examples"
 NAMESPACE = "birdsong"
 SILENCE_PEAK = 1e-4  # -80 dBFS: below this everywhere, a recording holds nothing to learn
-# Recordings up to this long are decoded once and held (26 MB at 22,050 Hz); longer ones are
-# decoded twice, for their snippet energies and then for the chosen windows, in flat memory.
-KEEP_SECONDS = 300.0
 
 # Failure reasons that are deliberate choices of the user rather than bad input.
 SELECTION_REASONS = ("filtered_type", "filtered_min_recordings", "filtered_top_species")

@@ -57,6 +57,11 @@ def loudest_windows(energies: np.ndarray, window: int, cutoff: float, limit: int
     return starts
 
 
+# Recordings up to this long are decoded once and held (26 MB at 22,050 Hz); longer ones are
+# decoded twice, for their snippet energies and then for the chosen windows, in flat memory.
+KEEP_SECONDS = 300.0
+
+
 class Scan:
     """What a first pass over a recording's chunks learns: length, peak, block energies.
 

@@ -76,7 +76,9 @@ def test_every_decoder_gives_the_same_spectrogram(small_files, kind):
     images = {}
     for decoder in DECODERS:
         audio = load_audio(str(small_files[kind]), RATE, decoder)
-        assert audio.decoder == decoder_for(sniff_format(small_files[kind].read_bytes()[:16]), decoder)
+        assert audio.decoder == decoder_for(
+            sniff_format(small_files[kind].read_bytes()[:16]), decoder
+        )
         images[decoder] = snippet_spectrograms(audio.samples, [0], params)[0].astype(int)
     for decoder, image in images.items():
         difference = np.abs(image - images["soundfile"])

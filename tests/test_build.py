@@ -19,7 +19,7 @@ import pytest
 import tensorflow as tf
 
 from pipeline.build import BuildError, main, run
-from schemas import SPLITS, parse_examples, read_dataset_info, read_labels
+from schemas import FAILURES_FILE, SPLITS, parse_examples, read_dataset_info, read_labels
 from tests.audio_files import encode, tone
 from tests.conftest import build_args
 from tests.datasets import failures, read_all, split_of_recordings
@@ -159,19 +159,28 @@ def test_master_set_layout(small_corpus, tmp_path):
     assert info["counts"]["failures"] == {"filtered_type": 3}
 
 
-def test_missing_ffmpeg_stops_the_job_in_one_line(small_corpus, tmp_path, monkeypatch, capsys):
+def test_without_ffmpeg_wav_builds_and_decoder_ffmpeg_stops_in_one_line(
+    small_corpus, tmp_path, monkeypatch, capsys
+):
     root = folders_corpus(small_corpus, tmp_path / "in")
-    encode(next(root.iterdir()) / "field.wav", tone(5.0, 32000), 32000)
+    species = next(root.iterdir())
+    encode(species / "field.wav", tone(5.0, 32000), 32000)
+    encode(species / "wav named.mp3", tone(5.0, 32000), 32000, "-f", "wav")
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
-    code = main(["--input", str(root), "--output", str(tmp_path / "out"), "--min-recordings", "3",
-                 "--direct_running_mode", "in_memory"])  # fmt: skip
-    assert code == 1
+    flags = ["--input", str(root), "--min-recordings", "3", "--direct_running_mode", "in_memory"]
+    assert main([*flags, "--output", str(tmp_path / "out")]) == 0  # formats by content, in-process
+    failures = (tmp_path / "out" / FAILURES_FILE).read_text()
+    assert "field.wav" not in failures and "wav named.mp3" not in failures
+    info = json.loads((tmp_path / "out/dataset.json").read_text())
+    assert set(info["counts"]["decoders"]) == {"soundfile"}
+    capsys.readouterr()
+    assert main([*flags, "--output", str(tmp_path / "out2"), "--decoder", "ffmpeg"]) == 1
     message = capsys.readouterr().err.strip()
     assert message == (
         "error: ffmpeg and ffprobe not found on the PATH: install ffmpeg (Debian: apt-get install "
         "ffmpeg), or on Dataflow use the worker image of the Dockerfile"
     )
-    assert not (tmp_path / "out/dataset.json").exists()
+    assert not (tmp_path / "out2/dataset.json").exists()
 
 
 def test_index_has_one_row_per_example_naming_its_shard(small_dataset):

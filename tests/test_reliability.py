@@ -70,7 +70,9 @@ def odd_corpus(tmp_path_factory) -> tuple[Path, dict[str, str | None]]:
     data = mp3(c / "whole.mp3", 9.0).read_bytes()
     (c / "whole.mp3").unlink()
     (c / "cut mid-frame.mp3").write_bytes(data[: len(data) // 2 + 77])
-    add(c / "cut mid-frame.mp3", None)  # ffmpeg salvages the first half
+    add(c / "cut mid-frame.mp3", None)  # the first half is read
+    # A WAV of a codec the default decoder does not read: salvaged by ffmpeg.
+    add(encode(c / "g722 telephone.wav", tone(5.0, 16000), 16000, "-c:a", "g722"), None)
     (c / "zero.mp3").write_bytes(b"")
     add(c / "zero.mp3", "empty")
     (c / "random.mp3").write_bytes(

@@ -9,6 +9,12 @@ SNIPPET = 4 * RATE
 HOP = 256
 
 
+def choose(samples: np.ndarray, selection: SnippetSelection) -> list[int]:
+    return choose_snippets(
+        len(samples), block_energies(samples, HOP), RATE, SNIPPET, HOP, selection
+    )
+
+
 def bouts(seconds: float, loud: list[tuple[float, float]], seed: int = 0) -> np.ndarray:
     """Faint noise with loud tonal bouts at the given (start, end) seconds."""
     rng = np.random.default_rng(seed)
@@ -23,7 +29,7 @@ def bouts(seconds: float, loud: list[tuple[float, float]], seed: int = 0) -> np.
 
 def test_picks_the_bouts_not_the_silence():
     samples = bouts(60, [(10, 13), (40, 43.5)])
-    starts = choose_snippets(samples, RATE, SNIPPET, HOP, SnippetSelection())
+    starts = choose(samples, SnippetSelection())
     assert len(starts) == 2
     for start, (bout_start, bout_end) in zip(starts, [(10, 13), (40, 43.5)], strict=True):
         assert start / RATE <= bout_start and (start + SNIPPET) / RATE >= bout_end
@@ -31,20 +37,20 @@ def test_picks_the_bouts_not_the_silence():
 
 def test_stops_below_the_cutoff_and_respects_the_caps():
     samples = bouts(60, [(5, 8), (20, 23), (35, 38)])
-    assert len(choose_snippets(samples, RATE, SNIPPET, HOP, SnippetSelection())) == 3
+    assert len(choose(samples, SnippetSelection())) == 3
     capped = SnippetSelection(max_per_recording=2)
-    assert len(choose_snippets(samples, RATE, SNIPPET, HOP, capped)) == 2
+    assert len(choose(samples, capped)) == 2
     short = bouts(9, [(0.5, 3), (5, 8)])  # 9 s of audio: at most 3 snippets (one per 3 s)
-    assert len(choose_snippets(short, RATE, SNIPPET, HOP, SnippetSelection(cutoff=0.0))) <= 3
+    assert len(choose(short, SnippetSelection(cutoff=0.0))) <= 3
 
 
 def test_short_recording_gives_one_padded_snippet():
-    assert choose_snippets(bouts(2, [(0.5, 1.5)]), RATE, SNIPPET, HOP, SnippetSelection()) == [0]
+    assert choose(bouts(2, [(0.5, 1.5)]), SnippetSelection()) == [0]
 
 
 def test_uniform_windows_with_overlap():
     samples = bouts(20, [])
-    starts = choose_snippets(samples, RATE, SNIPPET, HOP, SnippetSelection("uniform", overlap=0.5))
+    starts = choose(samples, SnippetSelection("uniform", overlap=0.5))
     assert starts == list(range(0, len(samples) - SNIPPET + 1, SNIPPET // 2))
 
 
@@ -71,6 +77,6 @@ def test_a_bout_at_the_very_end_gives_a_snippet_inside_the_audio():
     samples = bouts(
         10.0, [(8.5, 10.0)]
     )  # 220,500 samples: the last whole-block window ends past a snippet
-    starts = choose_snippets(samples, RATE, SNIPPET, HOP, SnippetSelection())
+    starts = choose(samples, SnippetSelection())
     assert starts and all(start + SNIPPET <= len(samples) for start in starts)
     assert max(starts) / RATE <= 8.5 and (max(starts) + SNIPPET) / RATE >= 9.99

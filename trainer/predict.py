@@ -29,10 +29,10 @@ import numpy as np
 import tensorflow as tf
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.audio import load_audio
+from pipeline.audio import DECODERS, AudioError, open_audio
 from pipeline.catalog import AUDIO_EXTENSIONS, CatalogError, list_audio_files
-from pipeline.snippets import SnippetSelection, choose_snippets
-from pipeline.spectrogram import snippet_spectrograms
+from pipeline.snippets import KEEP_SECONDS, Scan, SnippetSelection, choose_snippets, cut_windows
+from pipeline.spectrogram import snippet_spectrograms, window_spectrograms
 from schemas import DatasetFormatError, SpectrogramParams
 from trainer import TrainerError
 from trainer.export import load_exported_model
@@ -61,7 +61,9 @@ class FilePrediction:
     path: str
     length: int = 0  # samples at the model's rate
     starts: list[int] = dataclasses.field(default_factory=list)
-    images: np.ndarray | None = None  # uint8 (windows, height, width); dropped once classified
+    # uint8 (height, width) per window, in order; a long recording's are computed as they are
+    # taken, from a second decoding, so that no file is ever held whole; dropped once classified.
+    images: Iterator[np.ndarray] | None = None
     probabilities: np.ndarray | None = None  # float32 (windows, species)
     error: str = ""
 
@@ -100,28 +102,51 @@ class Classifier:
         return self.probabilities(snippet_spectrograms(samples, starts, self.params))
 
 
-def window_starts(samples: np.ndarray, params: SpectrogramParams, overlap: float) -> list[int]:
+def window_starts(length: int, params: SpectrogramParams, overlap: float) -> list[int]:
     """Offsets of snippet-long windows `overlap` apart, the last one ending at the recording's end.
 
-    A recording no longer than a snippet has the one window 0 (zero-padded, as in the builder).
+    `length` is the recording's in samples. A recording no longer than a snippet has the one
+    window 0 (zero-padded, as in the builder).
     """
     selection = SnippetSelection(method="uniform", overlap=overlap)
     starts = choose_snippets(
-        samples, params.sample_rate, params.snippet_samples, params.hop, selection
+        length, np.zeros(0), params.sample_rate, params.snippet_samples, params.hop, selection
     )
-    last = len(samples) - params.snippet_samples
+    last = length - params.snippet_samples
     return [*starts, last] if last > starts[-1] else starts
 
 
-def load_windows(path: str, params: SpectrogramParams, overlap: float) -> FilePrediction:
-    """Decodes `path` and computes its window spectrograms; a failure becomes `.error`."""
+def load_windows(
+    path: str, params: SpectrogramParams, overlap: float, decoder: str = "auto"
+) -> FilePrediction:
+    """Decodes `path` and lays out its windows; a failure becomes `.error`.
+
+    A recording up to KEEP_SECONDS long is decoded once and its window spectrograms computed
+    here; a longer one is measured here and decoded again as its images are taken.
+    """
+    keep = round(KEEP_SECONDS * params.sample_rate)
     try:
-        samples = load_audio(path, params.sample_rate).samples
-        starts = window_starts(samples, params, overlap)
-        images = snippet_spectrograms(samples, starts, params)
+        with open_audio(path, params.sample_rate, decoder) as stream:
+            scan = stream.scan(lambda chunks: Scan.of(chunks, params.hop, keep))
+            if not scan.length:
+                raise AudioError("undecodable", f"{stream.decoder} decoded no audio")
+            starts = window_starts(scan.length, params, overlap)
+            if scan.kept is not None:
+                windows = cut_windows(scan.kept, starts, params.snippet_samples)
+                images = iter(list(window_spectrograms(windows, params)))
+            else:
+                images = _streamed_images(path, params, stream.decoder, starts)
     except Exception as error:  # noqa: BLE001 - one bad file is reported and skipped
         return FilePrediction(path, error=(str(error).splitlines() or [type(error).__name__])[0])
-    return FilePrediction(path, len(samples), starts, images)
+    return FilePrediction(path, scan.length, starts, images)
+
+
+def _streamed_images(
+    path: str, params: SpectrogramParams, decoder: str, starts: list[int]
+) -> Iterator[np.ndarray]:
+    with open_audio(path, params.sample_rate, decoder) as stream:
+        windows = cut_windows(stream.chunks(), starts, params.snippet_samples)
+        yield from window_spectrograms(windows, params)
 
 
 def _decode_ahead(
@@ -142,21 +167,28 @@ def _decode_ahead(
 
 
 def predict_files(
-    paths: Iterable[str], classifier: Classifier, *, overlap: float = 0.5, workers: int = 2
+    paths: Iterable[str],
+    classifier: Classifier,
+    *,
+    overlap: float = 0.5,
+    workers: int = 2,
+    decoder: str = "auto",
 ) -> Iterator[FilePrediction]:
     """Classifies every window of every file; yields each file, in order, once it is done.
 
     Windows of consecutive files share batches of `classifier.batch_size`; threads decode the
     next files meanwhile (TensorFlow releases the GIL while the model runs).
     """
-    decode = functools.partial(load_windows, params=classifier.params, overlap=overlap)
+    decode = functools.partial(
+        load_windows, params=classifier.params, overlap=overlap, decoder=decoder
+    )
     windows = (
         (item, index)
         for item in _decode_ahead(decode, paths, workers)
         for index in (range(len(item.starts)) if not item.error else [None])
     )
     while chunk := list(itertools.islice(windows, classifier.batch_size)):
-        images = [item.images[index] for item, index in chunk if index is not None]
+        images = [next(item.images) for item, index in chunk if index is not None]
         probabilities = iter(classifier.probabilities(np.stack(images)) if images else [])
         for item, index in chunk:
             if index is None:
@@ -368,6 +400,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=FORMATS,
         help="format of --output (default: from its extension; .txt is a Raven selection table)",
     )
+    add(
+        "--decoder",
+        choices=DECODERS,
+        default="auto",
+        help="audio decoder, as in pipeline.build (default: auto)",
+    )
     add("--batch-size", type=_positive, default=32, help="windows per model call (default: 32)")
     add(
         "--workers",
@@ -407,7 +445,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.output:
             stream = stack.enter_context(tf.io.gfile.GFile(args.output, "w"))
             writer = ResultWriter(stream, args.format, args.top_k, params)
-        predictions = predict_files(paths, classifier, overlap=args.overlap, workers=args.workers)
+        predictions = predict_files(
+            paths, classifier, overlap=args.overlap, workers=args.workers, decoder=args.decoder
+        )
         for item in predictions:
             rows = result_rows(item, classifier.labels, params, **options)
             if item.error:
