@@ -1,4 +1,5 @@
-# Worker image for Dataflow runs that need ffmpeg: m4a/aac recordings, or damaged files to salvage.
+# Worker image for Dataflow runs that need the ffmpeg command: --decoder ffmpeg, or damaged files
+# to salvage (every format is otherwise decoded in-process from wheels).
 # Build and push:  docker build -t REGION-docker.pkg.dev/PROJECT/REPO/birdsong-worker:0.1.0 . && docker push ...
 # Use:             python -m pipeline.build --runner DataflowRunner --sdk_container_image IMAGE ...
 FROM apache/beam_python3.11_sdk:2.72.0

@@ -1,15 +1,17 @@
-"""Builder throughput in seconds of audio per CPU-second, beside its decoder and a seed-style script.
+"""Builder throughput in seconds of audio per CPU-second, beside its decoders and a seed-style script.
 
-    python -m benchmarks.builder        (about 12 minutes on 2 busy cores; writes results/builder.json)
+    python -m benchmarks.builder        (about 15 minutes on 2 busy cores; writes results/builder.json)
 
-Two corpora from the same generator: the demo corpus (88 mp3s, about 35 minutes), with side
-figures and 4-recording builds that measure the fixed cost of a run, and a large one (328 mp3s,
-about 2.25 hours) where that fixed cost is amortised as in real use. Within a corpus every figure
-is taken on the same files, each in a fresh interpreter; CPU-seconds count the measured work and
-every subprocess it waited for (multi_processing workers, ffmpeg).
+Three corpora: the demo corpus (88 mp3s, about 35 minutes) with side figures, a large one from
+the same generator (328 mp3s, about 2.25 hours) where the fixed cost of a run is amortised as in
+real use, and the real xeno-canto recordings in ../shared/data when they are there. Within a
+corpus every figure is taken on the same files, each in a fresh interpreter; CPU-seconds count
+the measured work and every subprocess it waited for (multi_processing workers, ffmpeg).
 
-The seed-style script runs twice: with librosa 0.11's defaults (libsndfile mp3, soxr) and with
-the defaults of the seed's time (librosa < 0.10: audioread/ffmpeg mp3, resampy kaiser_best).
+The decoders (soundfile, PyAV, tensorflow-io) are measured decoding alone, to numpy, in the
+builder's chunks. The seed-style script runs with librosa 0.11's defaults (libsndfile mp3, soxr)
+and, on the demo corpus, with the defaults of the seed's time (librosa < 0.10: audioread/ffmpeg
+mp3, resampy kaiser_best).
 """
 
 from __future__ import annotations
@@ -24,63 +26,87 @@ import sys
 import tempfile
 
 from benchmarks.common import (
+    REAL_RECORDINGS,
     build_flags,
     clock,
     corpus_files,
     demo_corpus,
+    ffmpeg,
     in_fresh_process,
     large_corpus,
     machine,
     ratio,
     save,
-    subset_corpus,
 )
 
 SAMPLE_RATE = 22_050
 HOP = 256
 SNIPPET_SECONDS = 4.0
 CUTOFF = 0.25
-SUBSET = 4  # recordings of the small build that measures the fixed cost of a run
-WALL_REPEATS = 2  # runs of each multi_processing build on the large corpus (wall clock)
-GOALS = {"builder_vs_decoder": 0.5, "builder_vs_seed": 10.0, "two_vs_one_worker": 1.6}
+GOALS = {"builder_vs_decoder": 0.4, "builder_vs_seed": 2.0, "worker_fixed_cpu_s": 2.0}
 
 
-def decode_only(paths: list[str]) -> dict:
-    """tensorflow-io mp3 decoding to numpy in the builder's chunks, nothing after it."""
+def _decode_soundfile(path: str, chunk: float) -> float:
+    import soundfile
+
+    with soundfile.SoundFile(path) as f:
+        frames = round(chunk * f.samplerate)
+        for _ in f.blocks(frames, dtype="float32", always_2d=True):
+            pass
+        return f.frames / f.samplerate
+
+
+def _decode_pyav(path: str, chunk: float) -> float:
+    """PyAV decoding to the file's native sample format (no conversion, no resampling)."""
+    import av
+
+    with av.open(path) as container:
+        stream = container.streams.audio[0]
+        frames = 0
+        for frame in container.decode(stream):
+            frame.to_ndarray()
+            frames += frame.samples
+        return frames / stream.codec_context.sample_rate
+
+
+def _decode_tensorflow_io(path: str, chunk: float) -> float:
     import tensorflow_io as tfio
 
-    from pipeline.audio import CHUNK_SECONDS, _chunk_length
+    tensor = tfio.audio.AudioIOTensor(path)
+    length, rate = int(tensor.shape[0]), int(tensor.rate)
+    step = round(chunk * rate)
+    for start in range(0, length, step):
+        tensor[start : min(length, start + step)].numpy()
+    return length / rate
 
-    def decode(path: str) -> float:
-        tensor = tfio.audio.AudioIOTensor(path)
-        length, rate = int(tensor.shape[0]), int(tensor.rate)
-        chunk = _chunk_length(rate, SAMPLE_RATE, CHUNK_SECONDS)
-        for start in range(0, length, chunk):
-            tensor[start : min(length, start + chunk)].numpy()
-        return length / rate
 
-    decode(paths[0])  # loads the library's kernels once
+DECODE_ONLY = {"soundfile": _decode_soundfile, "pyav": _decode_pyav,
+               "tensorflow-io": _decode_tensorflow_io}  # fmt: skip
+DEFAULT_DECODER = "soundfile"
+
+
+def decode_only(paths: list[str], decoder: str) -> dict:
+    """One decoder's decoding to numpy arrays in the builder's chunks, nothing after it."""
+    from pipeline.audio import CHUNK_SECONDS
+
+    decode = DECODE_ONLY[decoder]
+    decode(paths[0], CHUNK_SECONDS)  # loads the library once
     with clock() as figures:
-        seconds = {path: decode(path) for path in paths}
+        seconds = {path: decode(path, CHUNK_SECONDS) for path in paths}
     return {**figures, "audio_s": sum(seconds.values()), "per_file_s": seconds}
 
 
 def load_audio_only(paths: list[str]) -> dict:
-    """pipeline.audio.load_audio: decode, mix to mono and resample to 22,050 Hz."""
-    from pipeline.audio import load_audio
+    """pipeline.audio streamed with the default decoder: decode, mono, resample to 22,050 Hz."""
+    from pipeline.audio import open_audio
 
-    load_audio(paths[0], SAMPLE_RATE)
+    def read(path: str) -> float:
+        with open_audio(path, SAMPLE_RATE) as stream:
+            return sum(len(chunk) for chunk in stream.chunks()) / SAMPLE_RATE
+
+    read(paths[0])
     with clock() as figures:
-        seconds = sum(load_audio(path, SAMPLE_RATE).seconds for path in paths)
-    return {**figures, "audio_s_at_22050": seconds}
-
-
-def ffmpeg_null(paths: list[str]) -> dict:
-    """ffmpeg decoding each file to nowhere: the practical floor of mp3 decoding."""
-    with clock() as figures:
-        for path in paths:
-            command = ["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"]
-            subprocess.run(command, check=True)
+        figures["audio_s_at_22050"] = sum(read(path) for path in paths)
     return figures
 
 
@@ -164,13 +190,32 @@ def seed_style(paths: list[str], out_dir: str, writer: str, era: str = "modern")
     return figures
 
 
-def worker_imports() -> dict:
-    """What a multi_processing or Dataflow worker imports before its first recording."""
+WORKER_START = (
+    "import apache_beam.runners.worker.sdk_worker_main, pipeline.process, sys; "
+    "from pipeline.catalog import Recording; from pipeline.snippets import SnippetSelection; "
+    "from schemas import SpectrogramParams; "
+    "d = pipeline.process.ProcessRecording(SpectrogramParams(), SnippetSelection(), ['b'], 1.0); "
+    "d.setup(); out = list(d.process((Recording('a', sys.argv[1], 'a', 'b'), 'train'))); "
+    "assert out[-1].value['status'] == 'ok', out[-1].value; "
+    "assert 'tensorflow' not in sys.modules"
+)
+
+
+def worker_start_up(path: str) -> dict:
+    """What a multi_processing worker pays before its recordings: a fresh interpreter importing
+    Beam's worker harness and pipeline.process, and the first recording's own imports (soxr,
+    soundfile, scipy) shown by processing a 1-second file; and the same with tensorflow-io."""
+    out = {}
     with clock() as figures:
-        subprocess.run(
-            [sys.executable, "-c", "import apache_beam.runners.worker.sdk_worker_main, "
-             "pipeline.process, tensorflow_io"], check=True)  # fmt: skip
-    return figures
+        subprocess.run([sys.executable, "-c", WORKER_START, path], check=True)
+    out["imports_and_first_recording"] = figures
+    with clock() as figures:
+        subprocess.run([sys.executable, "-c", "import apache_beam.runners.worker.sdk_worker_main, pipeline.process"], check=True)  # fmt: skip
+    out["imports_only"] = figures
+    with clock() as figures:
+        subprocess.run([sys.executable, "-c", "import apache_beam.runners.worker.sdk_worker_main, pipeline.process, tensorflow_io"], check=True)  # fmt: skip
+    out["imports_with_tensorflow_io"] = figures
+    return out
 
 
 def build(flags: list[str]) -> dict:
@@ -193,58 +238,38 @@ MODES = {
 }  # fmt: skip
 
 
-def measure(corpus: pathlib.Path, work: pathlib.Path, full: bool) -> dict:
-    """The runs on one corpus. `full`: also the side figures and the 4-recording builds."""
+def measure(corpus: pathlib.Path, work: pathlib.Path, full: bool, modes=tuple(MODES)) -> dict:
+    """The runs on one corpus. `full`: also the side figures, tensorflow-io and the seed-era script."""
     paths = [str(p) for p in corpus_files(corpus)]
-    print(f"{corpus.name}: decode-only pass over {len(paths)} files ...", flush=True)
-    decode = in_fresh_process(decode_only, paths)
-    durations = decode.pop("per_file_s")
-    audio_s = decode["audio_s"]
+    runs = {}
+    for decoder in DECODE_ONLY if full else ("soundfile", "pyav"):
+        print(
+            f"{corpus.name}: decode-only pass over {len(paths)} files with {decoder} ...",
+            flush=True,
+        )
+        runs[f"decode_{decoder}"] = in_fresh_process(decode_only, paths, decoder)
+    durations = runs[f"decode_{DEFAULT_DECODER}"]["per_file_s"]
+    for figures in list(runs.values()):
+        figures.pop("per_file_s")
+    audio_s = sum(durations.values())
     out = {"corpus": {"path": str(corpus), "files": len(paths),
                       "audio_minutes": round(audio_s / 60, 2)}}  # fmt: skip
-    runs = {"decode_tensorflow_io": decode}
     if full:
         runs["load_audio_decode_mono_resample"] = in_fresh_process(load_audio_only, paths)
-        runs["ffmpeg_null"] = in_fresh_process(ffmpeg_null, paths)
-        small = subset_corpus(corpus, SUBSET, work / "small")
-        small_audio_s = sum(
-            durations[str(corpus / "audio" / p.name)] for p in (small / "audio").iterdir()
-        )
-    for name, mode in MODES.items():
-        print(f"{corpus.name}: build {name} ...", flush=True)
-        if full:
-            runs[f"build_{name}_small"] = in_fresh_process(
-                build, build_flags(small, work / "out", *mode)
-            )
-        runs[f"build_{name}"] = in_fresh_process(build, build_flags(corpus, work / "out", *mode))
-    # The 2-vs-1-worker speedup is wall-clock, so other load on the machine skews it:
-    # run each WALL_REPEATS times in all, interleaved, and keep the best.
-    for _ in range(WALL_REPEATS - 1 if not full else 0):
-        for name in ("multi_processing_1", "multi_processing_2"):
-            again = in_fresh_process(build, build_flags(corpus, work / "out", *MODES[name]))
-            runs[f"build_{name}"].setdefault("wall_s_runs", [runs[f"build_{name}"]["wall_s"]])
-            runs[f"build_{name}"]["wall_s_runs"].append(again["wall_s"])
-    for name in ("multi_processing_1", "multi_processing_2"):
-        figures = runs[f"build_{name}"]
-        figures["wall_s_best"] = min(figures.get("wall_s_runs", [figures["wall_s"]]))
-    print(f"{corpus.name}: seed-style scripts ...", flush=True)
-    if full:
         runs["librosa_load"] = in_fresh_process(librosa_load_only, paths)
-    for era in ("modern", "seed"):
+    for name in modes:
+        print(f"{corpus.name}: build {name} ...", flush=True)
+        runs[f"build_{name}"] = in_fresh_process(
+            build, build_flags(corpus, work / "out", *MODES[name])
+        )
+    print(f"{corpus.name}: seed-style scripts ...", flush=True)
+    for era in ("modern", "seed") if full else ("modern",):
         (work / era).mkdir()
         runs[f"seed_style_pil_{era}_librosa"] = in_fresh_process(
             seed_style, paths, str(work / era), "pil", era
         )
-    for name, figures in runs.items():
-        seconds = small_audio_s if name.endswith("_small") else audio_s
-        figures["audio_s_per_cpu_s"] = round(seconds / figures["cpu_s"], 1)
-    if full:
-        for name in MODES:  # the cost of the audio alone, without the fixed cost of a run
-            whole, part = runs[f"build_{name}"], runs[f"build_{name}_small"]
-            whole["fixed_cpu_s_estimate"] = part["cpu_s"]
-            whole["marginal_audio_s_per_cpu_s"] = round(
-                (audio_s - small_audio_s) / (whole["cpu_s"] - part["cpu_s"]), 1
-            )
+    for figures in runs.values():
+        figures["audio_s_per_cpu_s"] = round(audio_s / figures["cpu_s"], 1)
     out["runs"] = runs
     out["ratios"] = ratios(runs)
     return out
@@ -254,61 +279,71 @@ def main() -> dict:
     results: dict = {"machine": machine()}
     with tempfile.TemporaryDirectory() as tmp:
         work = pathlib.Path(tmp)
-        results["worker_start_up"] = in_fresh_process(worker_imports)
+        demo = demo_corpus()
+        one_second = work / "one-second.mp3"
+        ffmpeg("-i", str(corpus_files(demo)[0]), "-t", "1", str(one_second))
+        results["worker_start_up"] = in_fresh_process(worker_start_up, str(one_second))
         (work / "demo").mkdir()
-        results["demo"] = measure(demo_corpus(), work / "demo", full=True)
+        results["demo"] = measure(demo, work / "demo", full=True)
         (work / "large").mkdir()
         results["large"] = measure(large_corpus(), work / "large", full=False)
+        if REAL_RECORDINGS.is_dir():
+            (work / "real").mkdir()
+            results["real"] = measure(
+                REAL_RECORDINGS,
+                work / "real",
+                full=False,
+                modes=("in_memory", "multi_processing_2"),
+            )
     results["fixed_cost"] = fixed_cost(results["demo"], results["large"])
     results["goals"] = GOALS
     results["machine"]["load_avg_1min_at_end"] = round(os.getloadavg()[0], 2)
-    for name in ("demo", "large"):
-        print_table(results[name])
+    for name in ("demo", "large", "real"):
+        if name in results:
+            print_table(results[name])
     print("\nfixed cost of a run (CPU s), from the two corpora:", results["fixed_cost"])
-    print("worker start-up (imports, one fresh interpreter):", results["worker_start_up"])
+    print("worker start-up (CPU s, fresh interpreters):",
+          {k: v["cpu_s"] for k, v in results["worker_start_up"].items()})  # fmt: skip
     save("builder", results)
     return results
 
 
 def fixed_cost(demo: dict, large: dict) -> dict:
-    """CPU s = fixed + audio s / rate, solved from the two corpora's builds, per mode."""
+    """CPU s = fixed + audio s / rate, solved from the two corpora's builds, per mode; and the
+    fixed cost each multi_processing worker adds (the 2-worker run's fixed cost minus in_memory's,
+    halved)."""
     a1, a2 = (c["corpus"]["audio_minutes"] * 60 for c in (demo, large))
     out = {}
     for name in MODES:
         c1, c2 = demo["runs"][f"build_{name}"]["cpu_s"], large["runs"][f"build_{name}"]["cpu_s"]
         rate = (a2 - a1) / (c2 - c1)
         out[name] = {"fixed_cpu_s": round(c1 - a1 / rate, 2), "audio_s_per_cpu_s": round(rate, 1)}
+    out["per_worker_cpu_s"] = round(
+        (out["multi_processing_2"]["fixed_cpu_s"] - out["in_memory"]["fixed_cpu_s"]) / 2, 2
+    )
     return out
 
 
 def ratios(runs: dict) -> dict:
     rate = {name: figures["audio_s_per_cpu_s"] for name, figures in runs.items()}
-    default = rate["build_multi_processing_2"]
+    default, decoder = rate["build_multi_processing_2"], rate[f"decode_{DEFAULT_DECODER}"]
     out = {
-        "builder_vs_decoder": ratio(default, rate["decode_tensorflow_io"]),
-        "builder_in_memory_vs_decoder": ratio(rate["build_in_memory"], rate["decode_tensorflow_io"]),
-        "builder_1_worker_vs_decoder": ratio(rate["build_multi_processing_1"], rate["decode_tensorflow_io"]),
+        "builder_vs_decoder": ratio(default, decoder),
+        "builder_in_memory_vs_decoder": ratio(rate["build_in_memory"], decoder),
         "builder_vs_seed_modern_librosa": ratio(default, rate["seed_style_pil_modern_librosa"]),
-        "builder_vs_seed_seed_librosa": ratio(default, rate["seed_style_pil_seed_librosa"]),
         "builder_in_memory_vs_seed_modern_librosa": ratio(rate["build_in_memory"], rate["seed_style_pil_modern_librosa"]),
-        "builder_in_memory_vs_seed_seed_librosa": ratio(rate["build_in_memory"], rate["seed_style_pil_seed_librosa"]),
-        "two_vs_one_worker": ratio(
-            runs["build_multi_processing_1"]["wall_s_best"], runs["build_multi_processing_2"]["wall_s_best"]
-        ),
+        "pyav_vs_soundfile_decode": ratio(rate["decode_pyav"], rate["decode_soundfile"]),
     }  # fmt: skip
-    if "build_in_memory_small" in runs:
-        out["builder_marginal_vs_decoder"] = ratio(
-            runs["build_multi_processing_2"]["marginal_audio_s_per_cpu_s"],
-            rate["decode_tensorflow_io"],
-        )
-        out["decoder_vs_ffmpeg_null"] = ratio(rate["decode_tensorflow_io"], rate["ffmpeg_null"])
-        out["decoder_vs_librosa_load"] = ratio(rate["decode_tensorflow_io"], rate["librosa_load"])
+    if "seed_style_pil_seed_librosa" in rate:
+        out["builder_vs_seed_seed_librosa"] = ratio(default, rate["seed_style_pil_seed_librosa"])
+        out["tensorflow_io_vs_soundfile_decode"] = ratio(rate["decode_tensorflow-io"], decoder)
+        out["decoder_vs_librosa_load"] = ratio(decoder, rate["librosa_load"])
     return out
 
 
 def print_table(results: dict) -> None:
     goals = {"builder_vs_seed_modern_librosa": GOALS["builder_vs_seed"],
-             "builder_vs_seed_seed_librosa": GOALS["builder_vs_seed"], **GOALS}  # fmt: skip
+             "builder_vs_decoder": GOALS["builder_vs_decoder"]}  # fmt: skip
     print(
         f"\n{results['corpus']['audio_minutes']} minutes of audio in {results['corpus']['files']} mp3 files"
     )

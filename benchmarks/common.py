@@ -11,7 +11,6 @@ import os
 import pathlib
 import platform
 import resource
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +18,8 @@ from collections.abc import Callable, Iterator
 RESULTS_DIR = pathlib.Path(__file__).parent / "results"
 CACHE_DIR = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache")
 BENCH_CACHE = CACHE_DIR / "birdsong-benchmarks"
+# The real xeno-canto recordings beside the repository (../shared/data), when present.
+REAL_RECORDINGS = pathlib.Path(__file__).resolve().parents[2] / "shared/data/xeno-canto-recordings"
 
 
 def cpu_seconds() -> float:
@@ -94,23 +95,6 @@ def large_corpus() -> pathlib.Path:
 def corpus_files(corpus: pathlib.Path) -> list[pathlib.Path]:
     with open(corpus / "metadata.csv", newline="", encoding="utf-8") as f:
         return [corpus / "audio" / row["file-name"] for row in csv.DictReader(f)]
-
-
-def subset_corpus(corpus: pathlib.Path, count: int, destination: pathlib.Path) -> pathlib.Path:
-    """A corpus of the first `count` recordings of `corpus` (audio linked, not copied)."""
-    shutil.rmtree(destination, ignore_errors=True)
-    (destination / "audio").mkdir(parents=True)
-    with open(corpus / "metadata.csv", newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        rows = list(reader)[:count]
-        fields = reader.fieldnames
-    with open(destination / "metadata.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    for row in rows:
-        (destination / "audio" / row["file-name"]).symlink_to(corpus / "audio" / row["file-name"])
-    return destination
 
 
 def build_flags(corpus: pathlib.Path, output: pathlib.Path, *extra: str) -> list[str]:

@@ -1,21 +1,24 @@
-"""Peak memory of the builder's per-recording work on a 60-minute 44.1 kHz stereo mp3.
+"""Peak memory of the builder's per-recording work: flat from 10 seconds to 6 hours.
 
-    python -m benchmarks.memory        (about 3 minutes; writes results/memory.json)
+    python -m benchmarks.memory        (about 6 minutes; writes results/memory.json)
 
-The recording goes through pipeline.process.ProcessRecording (decode, choose snippets,
+Each recording goes through pipeline.process.ProcessRecording (decode, choose snippets,
 spectrograms, Examples) in a fresh interpreter; the figure is its peak resident memory above
-the interpreter's own after imports and one warm-up recording. It also checks that chunked
-decoding gives byte-identical Examples to decoding the whole file at once.
+the interpreter's own after imports and one warm-up recording. Recordings: 10 seconds and 60
+minutes of a 44.1 kHz stereo mp3, a 6-hour 48 kHz mono WAV (a passive-acoustic-monitoring
+file), all generated once with ffmpeg, and the longest of the real recordings when
+../shared/data is there. It also checks that the streamed two-pass path (decoded twice, never
+held) gives byte-identical Examples to the path that holds the recording whole.
 """
 
 from __future__ import annotations
 
-import functools
 import gc
 import pathlib
 
 from benchmarks.common import (
     BENCH_CACHE,
+    REAL_RECORDINGS,
     clock,
     demo_corpus,
     ffmpeg,
@@ -26,7 +29,9 @@ from benchmarks.common import (
 
 HOUR_FILE = BENCH_CACHE / "hour-44k1-stereo.mp3"
 EXCERPT_FILE = BENCH_CACHE / "hour-44k1-stereo-first-3-minutes.mp3"
-GOAL_MB = 600
+TEN_SECONDS_FILE = BENCH_CACHE / "hour-44k1-stereo-first-10-seconds.mp3"
+SIX_HOURS_FILE = BENCH_CACHE / "six-hours-48k-mono.wav"
+GOAL_MB = 250
 # Two tones in bouts with silences between them, slowly louder and softer, over pink noise.
 TONES = (
     "0.3*(0.6+0.4*sin(2*PI*t/317))*sin(2*PI*3000*t)*lt(mod(t,10),2)"
@@ -35,7 +40,7 @@ TONES = (
 
 
 def make_recordings() -> None:
-    """The 60-minute recording and its first 3 minutes, made once with ffmpeg and cached."""
+    """The recordings, made once with ffmpeg and cached."""
     BENCH_CACHE.mkdir(parents=True, exist_ok=True)
     if not HOUR_FILE.exists():
         partial = HOUR_FILE.with_suffix(".part.mp3")
@@ -48,20 +53,29 @@ def make_recordings() -> None:
         partial.rename(HOUR_FILE)
     if not EXCERPT_FILE.exists():
         ffmpeg("-i", str(HOUR_FILE), "-t", "180", "-c", "copy", str(EXCERPT_FILE))
+    if not TEN_SECONDS_FILE.exists():
+        ffmpeg("-i", str(HOUR_FILE), "-t", "10", "-c", "copy", str(TEN_SECONDS_FILE))
+    if not SIX_HOURS_FILE.exists():  # the hour six times over, as a 16-bit WAV of 2 GB
+        partial = SIX_HOURS_FILE.with_suffix(".part.wav")
+        ffmpeg("-stream_loop", "5", "-i", str(HOUR_FILE), "-ac", "1", "-ar", "48000",
+               "-c:a", "pcm_s16le", str(partial))  # fmt: skip
+        partial.rename(SIX_HOURS_FILE)
 
 
-def _process_recording(path: str, chunk_seconds: float | None = None):
-    """A ProcessRecording DoFn with the builder's defaults, and the element of `path`."""
+def _process_recording(path: str, keep_seconds: float | None = None):
+    """A ProcessRecording DoFn with the builder's defaults, and the element of `path`.
+
+    `keep_seconds`: the longest recording held whole instead of decoded twice (None: default).
+    """
     import pipeline.process
-    from pipeline.audio import load_audio
     from pipeline.catalog import Recording
     from pipeline.snippets import SnippetSelection
     from schemas import SpectrogramParams
 
-    if chunk_seconds is not None:
-        pipeline.process.load_audio = functools.partial(load_audio, chunk_seconds=chunk_seconds)
+    if keep_seconds is not None:
+        pipeline.process.KEEP_SECONDS = keep_seconds
     dofn = pipeline.process.ProcessRecording(
-        SpectrogramParams(), SnippetSelection(), ["bird"], min_seconds=1.0, needs_ffmpeg=False
+        SpectrogramParams(), SnippetSelection(), ["bird"], min_seconds=1.0
     )
     dofn.setup()
     name = pathlib.Path(path).name
@@ -89,8 +103,11 @@ def peak_memory(path: str, warm_up: str) -> dict:
             examples += isinstance(output, tuple)
             outcome = getattr(output, "value", outcome)
     peak = _kib("VmHWM:")
+    import soundfile
+
     return {
         **figures,
+        "audio_s": round(soundfile.info(path).duration, 1),
         "examples": examples,
         "outcome": outcome,
         "baseline_rss_mb": round(baseline / 1024, 1),
@@ -99,51 +116,61 @@ def peak_memory(path: str, warm_up: str) -> dict:
     }
 
 
-def examples_of(path: str, chunk_seconds: float | None) -> list:
+def examples_of(path: str, keep_seconds: float) -> list:
     """Every output of ProcessRecording for `path`: (split, Example bytes)..., outcome."""
-    dofn, element = _process_recording(path, chunk_seconds)
+    dofn, element = _process_recording(path, keep_seconds)
     return [getattr(output, "value", output) for output in dofn.process(element)]
 
 
 def same_examples(path: str) -> dict:
-    """Chunked decoding (the default) against the whole file at once (chunk_seconds huge)."""
-    chunked = in_fresh_process(examples_of, path, None)
+    """Streamed, decoded twice (nothing kept) against held whole (decoded once)."""
+    streamed = in_fresh_process(examples_of, path, 0.0)
     whole = in_fresh_process(examples_of, path, 1e9)
-    examples = [o for o in chunked if isinstance(o, tuple)]
+    examples = [o for o in streamed if isinstance(o, tuple)]
     return {
         "file": pathlib.Path(path).name,
         "examples": len(examples),
-        "identical": chunked == whole,
+        "identical": streamed == whole,
     }
 
 
 def main() -> dict:
-    print("making the 60-minute recording (once) ...")
+    print("making the recordings (once) ...")
     make_recordings()
     corpus = demo_corpus()
     warm_up = str(sorted((corpus / "audio").iterdir())[0])
     longest = max((corpus / "audio").iterdir(), key=lambda p: p.stat().st_size)
-    print("processing it ...")
-    peak = in_fresh_process(peak_memory, str(HOUR_FILE), warm_up)
-    print("comparing chunked and whole-file decoding ...")
+    recordings = {"10 s mp3, 44.1 kHz stereo": TEN_SECONDS_FILE,
+                  "60 min mp3, 44.1 kHz stereo": HOUR_FILE,
+                  "6 h WAV, 48 kHz mono": SIX_HOURS_FILE}  # fmt: skip
+    real = REAL_RECORDINGS / "audio"
+    if real.is_dir():
+        longest_real = max(real.iterdir(), key=lambda p: p.stat().st_size)
+        recordings[f"largest real recording ({longest_real.stat().st_size / 1e6:.1f} MB)"] = (
+            longest_real
+        )
+    peaks = {}
+    for name, path in recordings.items():
+        print(f"processing {name} ...", flush=True)
+        peaks[name] = in_fresh_process(peak_memory, str(path), warm_up)
+    print("comparing the streamed two-pass path with the recording held whole ...")
     identity = [same_examples(str(EXCERPT_FILE)), same_examples(str(longest))]
     results = {
         "machine": machine(),
-        "recording": {"file": HOUR_FILE.name, "minutes": 60, "sample_rate": 44100, "channels": 2},
-        "hour_recording": peak,
+        "peaks": peaks,
         "goal_peak_above_baseline_mb": GOAL_MB,
-        "chunked_equals_whole_file": identity,
-        # One core processing recordings one after another, as one Beam worker thread does.
-        "audio_hours_per_core_hour": round(3600 / peak["cpu_s"], 1),
+        "streamed_equals_whole": identity,
     }
-    print(f"\nbaseline RSS {peak['baseline_rss_mb']} MB, peak {peak['peak_rss_mb']} MB: "
-          f"{peak['peak_above_baseline_mb']} MB above baseline (goal < {GOAL_MB} MB)")  # fmt: skip
-    print(f"60 minutes of audio: {peak['cpu_s']} CPU s, {peak['examples']} examples; "
-          f"{results['audio_hours_per_core_hour']} audio hours per core-hour")  # fmt: skip
+    print(f"\n{'recording':<44}{'audio s':>9}{'CPU s':>8}{'examples':>9}{'MB above baseline':>19}")
+    for name, peak in peaks.items():
+        print(f"{name:<44}{peak['audio_s']:>9.0f}{peak['cpu_s']:>8.1f}{peak['examples']:>9}"
+              f"{peak['peak_above_baseline_mb']:>19.1f}")  # fmt: skip
+    print(f"goal: <= {GOAL_MB} MB above baseline, flat in length")
     for check in identity:
         print(
-            f"chunked == whole file on {check['file']} ({check['examples']} examples): {check['identical']}"
+            f"streamed == whole on {check['file']} ({check['examples']} examples): {check['identical']}"
         )
+    results["machine"]["load_avg_1min_at_end"] = machine()["load_avg_1min_at_start"]
     save("memory", results)
     return results
 

@@ -92,6 +92,14 @@ def test_runners_agree(small_dataset, small_corpus, tmp_path, capsys):
     assert info["counts"] == read_dataset_info(small_dataset)["counts"]
 
 
+def test_decoder_tensorflow_io_still_builds(small_dataset, small_corpus, tmp_path):
+    info = run(build_args(small_corpus, str(tmp_path / "tfio"), "--decoder", "tensorflow-io"))
+    default = read_dataset_info(small_dataset)["counts"]
+    assert info["counts"]["decoders"] == {"tensorflow-io": sum(default["recordings"].values())}
+    assert info["counts"]["recordings"] == default["recordings"]
+    assert split_of_recordings(str(tmp_path / "tfio")) == split_of_recordings(small_dataset)
+
+
 def folders_corpus(corpus: str, root: Path) -> Path:
     """The corpus's songs as <root>/<species>/<file>."""
     for row in corpus_rows(corpus):
