@@ -122,3 +122,15 @@ def test_workers_never_import_tensorflow(tmp_path):
         "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_predict_streams_a_long_recording_as_it_holds_a_short_one(tmp_path, monkeypatch):
+    import trainer.predict
+
+    path = str(_bouts_mp3(tmp_path / "a.mp3", 20.0))
+    held = trainer.predict.load_windows(path, PARAMS, 0.5)
+    monkeypatch.setattr(trainer.predict, "KEEP_SECONDS", 0.0)
+    streamed = trainer.predict.load_windows(path, PARAMS, 0.5)
+    assert (streamed.length, streamed.starts) == (held.length, held.starts)
+    assert len(held.starts) >= 8
+    np.testing.assert_array_equal(np.stack(list(streamed.images)), np.stack(list(held.images)))

@@ -182,15 +182,11 @@ def predict_files(
     decode = functools.partial(
         load_windows, params=classifier.params, overlap=overlap, decoder=decoder
     )
-    windows = (
-        (item, index)
-        for item in _decode_ahead(decode, paths, workers)
-        for index in (range(len(item.starts)) if not item.error else [None])
-    )
+    windows = _windows(_decode_ahead(decode, paths, workers))
     while chunk := list(itertools.islice(windows, classifier.batch_size)):
-        images = [next(item.images) for item, index in chunk if index is not None]
+        images = [image for _, index, image in chunk if index is not None]
         probabilities = iter(classifier.probabilities(np.stack(images)) if images else [])
-        for item, index in chunk:
+        for item, index, _ in chunk:
             if index is None:
                 yield item
                 continue
@@ -200,8 +196,23 @@ def predict_files(
                 )
             item.probabilities[index] = next(probabilities)
             if index == len(item.starts) - 1:
-                item.images = None
                 yield item
+
+
+def _windows(
+    predictions: Iterable[FilePrediction],
+) -> Iterator[tuple[FilePrediction, int | None, np.ndarray | None]]:
+    """(file, window index, image) of every window; (file, None, None) for a failed file.
+
+    A file's images are taken to their end (closing a streamed file's decoder) before the next
+    file is asked for.
+    """
+    for item in predictions:
+        if item.error:
+            yield item, None, None
+            continue
+        images, item.images = item.images, None
+        yield from ((item, index, image) for index, image in enumerate(images))
 
 
 def resolve_inputs(inputs: Iterable[str]) -> list[str]:
