@@ -95,14 +95,18 @@ def decoder_for(container: str, choice: str = "auto") -> str:
     return choice
 
 
+def _missing_tools() -> list[str]:
+    return [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
+
+
 def has_ffmpeg() -> bool:
-    return all(shutil.which(tool) for tool in ("ffmpeg", "ffprobe"))
+    """Whether ffmpeg and ffprobe are on the PATH (to salvage what the decoder rejects)."""
+    return not _missing_tools()
 
 
 def check_ffmpeg() -> None:
     """Raises MissingToolError in one line unless ffmpeg and ffprobe are on the PATH."""
-    missing = [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
-    if missing:
+    if missing := _missing_tools():
         raise MissingToolError(
             f"{' and '.join(missing)} not found on the PATH: install ffmpeg (Debian: apt-get install "
             "ffmpeg), or on Dataflow use the worker image of the Dockerfile"
