@@ -63,9 +63,14 @@ def _decode_pyav(path: str, chunk: float) -> float:
     with av.open(path) as container:
         stream = container.streams.audio[0]
         frames = 0
-        for frame in container.decode(stream):
-            frame.to_ndarray()
-            frames += frame.samples
+        for packet in container.demux(stream):  # skipping packets FFmpeg cannot decode
+            try:
+                decoded = packet.decode()
+            except av.InvalidDataError:
+                continue
+            for frame in decoded:
+                frame.to_ndarray()
+                frames += frame.samples
         return frames / stream.codec_context.sample_rate
 
 
@@ -285,8 +290,10 @@ def main() -> dict:
         results["worker_start_up"] = in_fresh_process(worker_start_up, str(one_second))
         (work / "demo").mkdir()
         results["demo"] = measure(demo, work / "demo", full=True)
+        save("builder", results)  # so far, in case a later corpus fails
         (work / "large").mkdir()
         results["large"] = measure(large_corpus(), work / "large", full=False)
+        save("builder", results)
         if REAL_RECORDINGS.is_dir():
             (work / "real").mkdir()
             results["real"] = measure(

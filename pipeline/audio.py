@@ -324,7 +324,7 @@ class _PyAV:
             with av.open(path) as container:
                 stream = container.streams.audio[0]
                 planar = av.AudioResampler(format="fltp")  # any sample format to float planes
-                for frame in container.decode(stream):
+                for frame in _decoded_frames(container, stream):
                     for converted in planar.resample(frame):
                         pending.append(_mono(converted.to_ndarray().T))
                         size += converted.samples
@@ -335,6 +335,17 @@ class _PyAV:
             raise _failure(error) from None
         if pending:
             yield np.concatenate(pending)
+
+
+def _decoded_frames(container, stream) -> Iterator:
+    """The frames of an audio stream; a packet FFmpeg cannot decode is skipped, as ffmpeg does."""
+    import av
+
+    for packet in container.demux(stream):
+        try:
+            yield from packet.decode()
+        except av.InvalidDataError:
+            continue
 
 
 class _TensorflowIO:
