@@ -106,6 +106,19 @@ def test_damaged_mp3_is_read_up_to_the_damage(tmp_path):
         assert 3.0 < audio.seconds < 4.5, decoder
 
 
+def test_garbage_in_the_middle_is_skipped_or_salvaged(tmp_path):
+    data = bytearray(mp3(tmp_path / "good.mp3", 8.0).read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 3000] = (
+        np.random.default_rng(0).integers(0, 256, 3000, np.uint8).tobytes()
+    )
+    (tmp_path / "garbled.mp3").write_bytes(bytes(data))
+    # libsndfile gives up there and ffmpeg salvages; PyAV skips the bad packets as ffmpeg does.
+    for decoder, name in (("auto", SALVAGE), ("pyav", "pyav"), ("ffmpeg", "ffmpeg")):
+        audio = load_audio(str(tmp_path / "garbled.mp3"), RATE, decoder)
+        assert audio.decoder == name and 7.0 < audio.seconds < 8.2, decoder
+
+
 def test_a_file_the_decoder_rejects_is_salvaged_with_ffmpeg(tmp_path, monkeypatch):
     # A WAV header claiming an encoding libsndfile does not read (G.722), ffmpeg does.
     path = encode(tmp_path / "g722.wav", tone(2.0, 16000), 16000, "-c:a", "g722")
