@@ -78,7 +78,7 @@ def test_two_pass_streamed_selection_equals_the_whole_file(tmp_path, monkeypatch
     dofn = pipeline.process.ProcessRecording(PARAMS, selection, ["bird"], min_seconds=1.0)
     dofn.setup()
     outputs = list(dofn.process((Recording("long.mp3", path, "long.mp3", "bird"), "train")))
-    assert [example for _, example in outputs[:-1]] == expected
+    assert [example for _, _, example in outputs[:-1]] == expected
     assert outputs[-1].value["decoder"] == "soundfile"
 
 
