@@ -9,6 +9,7 @@ from pipeline.audio import DECODERS
 from pipeline.catalog import LAYOUTS, Selections
 from pipeline.snippets import SnippetSelection
 from schemas import SpectrogramParams
+from schemas.dataset_info import FREQUENCY_SCALES, NORMALIZATIONS
 
 DEFAULT_OUTPUT = "demo-output/dataset"
 _DEFAULT_SPECTROGRAM = SpectrogramParams()
@@ -138,13 +139,37 @@ def parser() -> argparse.ArgumentParser:
         "--frequency-rows",
         type=int,
         default=_DEFAULT_SPECTROGRAM.frequency_rows,
-        help="image rows spanning 0 Hz to Nyquist (default: %(default)s)",
+        help="image rows spanning --fmin to --fmax (default: %(default)s)",
     )
     p.add_argument(
         "--db-range",
         type=float,
         default=_DEFAULT_SPECTROGRAM.db_range,
         help="dB below each snippet's maximum mapped to black (default: %(default)s)",
+    )
+    p.add_argument(
+        "--frequency-scale",
+        choices=FREQUENCY_SCALES,
+        default=_DEFAULT_SPECTROGRAM.frequency_scale,
+        help="rows evenly spaced in Hz (linear, the seed's) or in mel (default: %(default)s)",
+    )
+    p.add_argument(
+        "--fmin",
+        type=float,
+        default=_DEFAULT_SPECTROGRAM.fmin,
+        help="lowest frequency of the image in Hz; wind and traffic live below 500 (default: %(default)s)",
+    )
+    p.add_argument(
+        "--fmax",
+        type=float,
+        default=_DEFAULT_SPECTROGRAM.fmax,
+        help="highest frequency of the image in Hz; 0: half the sample rate (default: %(default)s)",
+    )
+    p.add_argument(
+        "--normalization",
+        choices=NORMALIZATIONS,
+        default=_DEFAULT_SPECTROGRAM.normalization,
+        help="db: dB below each snippet's maximum (the seed's); pcen: per-channel energy normalisation (default: %(default)s)",
     )
     p.add_argument(
         "--snippets",
@@ -221,7 +246,16 @@ def parser() -> argparse.ArgumentParser:
 
 def parse(argv: list[str]) -> tuple[BuildOptions, list[str]]:
     """(builder options, remaining flags for Beam)."""
-    args, beam_args = parser().parse_known_args(argv)
+    flags = parser()
+    args, beam_args = flags.parse_known_args(argv)
+    try:
+        spectrogram = SpectrogramParams(
+            args.sample_rate, args.fft_size, args.hop, args.window, args.snippet_seconds,
+            args.frequency_rows, args.db_range, args.frequency_scale, args.fmin, args.fmax,
+            args.normalization,
+        )  # fmt: skip
+    except ValueError as error:
+        flags.error(str(error))
     layout = args.layout or ("csv" if args.metadata else "folders")
     options = BuildOptions(
         input=args.input,
@@ -231,15 +265,7 @@ def parse(argv: list[str]) -> tuple[BuildOptions, list[str]]:
         selections=Selections(args.types, args.min_recordings, args.top_species),
         fractions=args.split if isinstance(args.split, dict) else _fractions(args.split),
         seed=args.seed,
-        spectrogram=SpectrogramParams(
-            args.sample_rate,
-            args.fft_size,
-            args.hop,
-            args.window,
-            args.snippet_seconds,
-            args.frequency_rows,
-            args.db_range,
-        ),  # fmt: skip
+        spectrogram=spectrogram,
         snippets=SnippetSelection(
             args.snippets, args.cutoff, args.max_snippets, args.seconds_per_snippet, args.overlap
         ),

@@ -13,6 +13,10 @@ LABELS_FILE = "labels.txt"
 FAILURES_FILE = "failures.jsonl"
 
 
+FREQUENCY_SCALES = ("linear", "mel")
+NORMALIZATIONS = ("db", "pcen")
+
+
 class DatasetFormatError(ValueError):
     """A dataset folder that is missing, incomplete or of an unknown format version."""
 
@@ -28,10 +32,32 @@ class SpectrogramParams:
     snippet_seconds: float = 4.0
     frequency_rows: int = 224
     db_range: float = 80.0
+    frequency_scale: str = "linear"  # linear (the seed's) or mel
+    fmin: float = 0.0  # lowest frequency of the image in Hz
+    fmax: float = 0.0  # highest frequency in Hz; 0: the Nyquist frequency
+    normalization: str = "db"  # db (per-snippet dB below its maximum) or pcen
+
+    def __post_init__(self) -> None:
+        if self.frequency_scale not in FREQUENCY_SCALES:
+            raise ValueError(
+                f"frequency scale {self.frequency_scale!r}: not one of {FREQUENCY_SCALES}"
+            )
+        if self.normalization not in NORMALIZATIONS:
+            raise ValueError(f"normalization {self.normalization!r}: not one of {NORMALIZATIONS}")
+        if not 0 <= self.fmin < self.top_frequency <= self.sample_rate / 2:
+            raise ValueError(
+                f"frequency range {self.fmin}-{self.fmax} Hz: needs 0 <= fmin < fmax <= "
+                f"{self.sample_rate / 2:g} (half the sample rate)"
+            )
 
     @property
     def snippet_samples(self) -> int:
         return round(self.snippet_seconds * self.sample_rate)
+
+    @property
+    def top_frequency(self) -> float:
+        """Frequency in Hz of the image's last row."""
+        return self.fmax or self.sample_rate / 2
 
     @property
     def frames(self) -> int:
@@ -43,7 +69,14 @@ class SpectrogramParams:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> SpectrogramParams:
-        return cls(**{field.name: values[field.name] for field in dataclasses.fields(cls)})
+        """Parameters from dataset.json; fields newer than the file take their defaults."""
+        return cls(
+            **{
+                field.name: values[field.name]
+                for field in dataclasses.fields(cls)
+                if field.name in values
+            }
+        )
 
 
 def shard_pattern(data_dir: str, split: str) -> str:

@@ -67,3 +67,89 @@ def test_snippets_past_the_end_are_zero_padded():
     padded = np.concatenate([samples[5000:], np.zeros(5000 - 1000, np.float32)])
     np.testing.assert_array_equal(images[1], spectrogram(samples[1000:], PARAMS))
     np.testing.assert_array_equal(images[2], spectrogram(padded, PARAMS))
+
+
+def _chirp_in_noise(params: SpectrogramParams, seed: int = 4) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(params.snippet_samples) / params.sample_rate
+    song = np.sin(2 * np.pi * (2000 + 1500 * t) * t) * (np.sin(2 * np.pi * 1.5 * t) > 0)
+    return song + 0.05 * rng.standard_normal(len(t))
+
+
+def _power(samples: np.ndarray, params: SpectrogramParams) -> tuple[np.ndarray, np.ndarray]:
+    """(bin frequencies in Hz, power (bins, frames)) by scipy.signal.spectrogram."""
+    hertz, _, magnitude = scipy.signal.spectrogram(
+        samples.astype(np.float64), fs=params.sample_rate, window=params.window,
+        nperseg=params.fft_size, noverlap=params.fft_size - params.hop, detrend=False,
+        scaling="spectrum", mode="magnitude",
+    )  # fmt: skip
+    return hertz, magnitude**2
+
+
+def _mel_rows(samples: np.ndarray, params: SpectrogramParams) -> np.ndarray:
+    """Triangular HTK-mel bands built with np.interp, each the weighted mean of its bins' power."""
+    hertz, power = _power(samples, params)
+    to_mel = lambda f: 2595 * np.log10(1 + f / 700)  # noqa: E731
+    edges = np.linspace(
+        to_mel(params.fmin), to_mel(params.top_frequency), params.frequency_rows + 2
+    )
+    edges = 700 * (10 ** (edges / 2595) - 1)
+    bands = np.stack([np.interp(hertz, edges[i : i + 3], [0, 1, 0]) for i in range(len(edges) - 2)])
+    return (bands / bands.sum(axis=1, keepdims=True)) @ power
+
+
+def _to_uint8(values: np.ndarray) -> np.ndarray:
+    return np.rint(np.clip(values, 0, 255)).astype(np.uint8)
+
+
+def test_mel_matches_a_reference_within_rounding():
+    params = SpectrogramParams(
+        fft_size=1024, frequency_rows=64, frequency_scale="mel", fmin=500, fmax=10000
+    )
+    samples = _chirp_in_noise(params)
+    decibels = 10 * np.log10(_mel_rows(samples, params))
+    top = decibels.max()
+    expected = _to_uint8((np.maximum(decibels, top - 80) - top + 80) * 255 / 80)
+    difference = np.abs(spectrogram(samples, params).astype(int) - expected.astype(int))
+    assert difference.max() <= 1
+
+
+def test_pcen_matches_a_reference_within_rounding():
+    params = SpectrogramParams(
+        fft_size=1024, frequency_rows=64, frequency_scale="mel", fmin=500, normalization="pcen"
+    )
+    samples = _chirp_in_noise(params)
+    # scipy scales magnitudes by 1 / sum(window); PCEN is not scale-free, so undo it: |rfft|^2
+    energy = _mel_rows(samples, params) * scipy.signal.get_window("hamming", 1024).sum() ** 2
+    frames = 0.4 * params.sample_rate / params.hop
+    s = (np.sqrt(1 + 4 * frames**2) - 1) / (2 * frames**2)
+    smooth = np.empty_like(energy)
+    previous = energy[:, 0]
+    for t in range(energy.shape[1]):  # the IIR smoother, one frame at a time
+        previous = (1 - s) * previous + s * energy[:, t]
+        smooth[:, t] = previous
+    pcen = np.sqrt(energy / (1e-6 + smooth) ** 0.98 + 2) - np.sqrt(2)
+    expected = _to_uint8(pcen / pcen.max() * 255)
+    difference = np.abs(spectrogram(samples, params).astype(int) - expected.astype(int))
+    assert difference.max() <= 1
+
+
+def test_linear_frequency_range_puts_fmin_and_fmax_on_the_first_and_last_rows():
+    params = SpectrogramParams(fmin=1000, fmax=8000, frequency_rows=71)  # rows 100 Hz apart
+    t = np.arange(params.snippet_samples) / params.sample_rate
+    for hertz, row in ((1000, 0), (4500, 35), (8000, 70)):
+        image = spectrogram(np.sin(2 * np.pi * hertz * t), params)
+        assert abs(int(np.argmax(image.mean(axis=1))) - row) <= 1
+
+
+def test_mel_rows_have_no_gaps_where_bands_are_narrower_than_a_bin():
+    params = SpectrogramParams(frequency_scale="mel")  # 224 bands over 257 bins
+    rng = np.random.default_rng(5)
+    image = spectrogram(rng.standard_normal(params.snippet_samples), params)
+    assert image.min(axis=1).max() > 0 and (image.mean(axis=1) > 100).all()
+
+
+def test_dataset_json_without_the_new_fields_reads_as_the_seed_front_end():
+    old = {k: v for k, v in PARAMS.to_dict().items() if k not in ("frequency_scale", "fmin",
+           "fmax", "normalization")}  # fmt: skip
+    assert SpectrogramParams.from_dict(old) == SpectrogramParams()
