@@ -126,6 +126,7 @@ def test_checkpoints_history_and_tensorboard_logs_appear(job):
     assert checkpoints == {
         "last.weights.h5",
         "best.weights.h5",
+        "best.json",
         "phase1.weights.h5",
         "phase2.weights.h5",
     }

@@ -42,9 +42,19 @@ def steps_per_epoch(info: dict[str, Any], batch_size: int) -> int:
 
 
 def _examples(
-    data_dir: str, split: str, info: dict[str, Any], n_classes: int, *, training: bool, batch: int
+    data_dir: str,
+    split: str,
+    info: dict[str, Any],
+    n_classes: int,
+    *,
+    training: bool,
+    batch: int,
+    seed: int | None = None,
 ) -> tf.data.Dataset:
-    """Parsed features of a split's shards, read in parallel, in batches of `batch` (0: none)."""
+    """Parsed features of a split's shards, read in parallel, in batches of `batch` (0: none).
+
+    Training shuffles the shards and reads them in any order, unless a seed makes it repeatable.
+    """
     files = sorted(tf.io.gfile.glob(schemas.shard_pattern(data_dir, split)))
     if not files:
         raise DatasetFormatError(f"{data_dir}: no {split} shards")
@@ -60,20 +70,17 @@ def _examples(
         return features
 
     dataset = tf.data.Dataset.from_tensor_slices(files)
+    deterministic = not training or seed is not None
     if training:
-        dataset = dataset.shuffle(len(files))
+        dataset = dataset.shuffle(len(files), seed=seed)
 
     def records(file: tf.Tensor) -> tf.data.Dataset:
         return tf.data.TFRecordDataset(file, compression_type=compression)
 
-    dataset = dataset.interleave(
-        records,
-        num_parallel_calls=AUTOTUNE,
-        deterministic=not training,
-    )
+    dataset = dataset.interleave(records, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
     if batch:
         dataset = dataset.batch(batch)
-    return dataset.map(parse, num_parallel_calls=AUTOTUNE, deterministic=not training)
+    return dataset.map(parse, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
 
 
 def train_dataset(
@@ -84,49 +91,73 @@ def train_dataset(
     *,
     balance: bool = True,
     cache: bool = False,
+    seed: int | None = None,
+    mixup: float = 0.0,
 ) -> tf.data.Dataset:
     """Endless shuffled (uint8 spectrograms, one-hot labels) batches of the training split.
 
-    With `balance`, each example of a species is repeated (max count / its count) times on
-    average, as the seed did, so that every species present is drawn about equally often.
-    Records are parsed in batches and repeated with tf.repeat before they are unbatched for the
-    shuffle: every record is read once per pass, none is rejected.
+    With `balance`, every species present is drawn equally often: one shuffled, repeating
+    stream per species (a filter of the split), sampled with tf.data's sample_from_datasets,
+    so a rare species' repeats are spread over the run rather than side by side. Each stream
+    reads the split for its species (with `cache`, from memory). With `mixup` (a > 0), each
+    example is mixed with another of its batch and their labels alike, by a Beta(a, a) weight.
+    A seed makes the order (and the mixing) repeatable.
     """
     n_classes = len(labels)
-    dataset = _examples(data_dir, "train", info, n_classes, training=True, batch=PARSE_BATCH)
-    dataset = dataset.map(_spectrogram_and_label)
+    dataset = _examples(
+        data_dir, "train", info, n_classes, training=True, batch=PARSE_BATCH, seed=seed
+    )
+    dataset = dataset.map(_spectrogram_and_label).unbatch()
     if cache:
         dataset = dataset.cache()
-    dataset = dataset.repeat()
     if balance:
         per_species = info["counts"]["per_species"]
-        counts = np.array(
-            [per_species.get(name, {}).get("examples", {}).get("train", 0) for name in labels],
-            dtype=np.float32,
+        present = [
+            index
+            for index, name in enumerate(labels)
+            if per_species.get(name, {}).get("examples", {}).get("train", 0)
+        ]
+        buffer = max(16, SHUFFLE_BUFFER // len(present))
+
+        def species_stream(index: int) -> tf.data.Dataset:
+            stream = dataset.filter(lambda _, label: label == index)
+            return stream.shuffle(buffer, seed=None if seed is None else seed + index).repeat()
+
+        dataset = tf.data.Dataset.sample_from_datasets(
+            [species_stream(index) for index in present], seed=seed
         )
-        mean_copies = tf.constant(np.divide(counts.max(), counts, where=counts > 0, out=0 * counts))
-
-        def repeated(spectrograms: tf.Tensor, label_ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            # the floor or the ceiling of the mean number of copies, at random: right on average
-            copies = tf.gather(mean_copies, label_ids)
-            copies = tf.cast(copies + tf.random.uniform(tf.shape(copies)), tf.int32)
-            return tf.repeat(spectrograms, copies, axis=0), tf.repeat(label_ids, copies, axis=0)
-
-        dataset = dataset.map(repeated, num_parallel_calls=AUTOTUNE)
+    else:
+        dataset = dataset.repeat().shuffle(SHUFFLE_BUFFER, seed=seed)
 
     def one_hot(spectrograms: tf.Tensor, label_ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         return spectrograms, tf.one_hot(label_ids, n_classes)
 
     options = tf.data.Options()
-    options.deterministic = False
-    return (
-        dataset.unbatch()
-        .shuffle(SHUFFLE_BUFFER)
-        .batch(batch_size, drop_remainder=True, num_parallel_calls=AUTOTUNE)
-        .map(one_hot, num_parallel_calls=AUTOTUNE)
-        .prefetch(AUTOTUNE)
-        .with_options(options)
-    )
+    options.deterministic = seed is not None
+    dataset = dataset.batch(batch_size, drop_remainder=True, num_parallel_calls=AUTOTUNE)
+    dataset = dataset.map(one_hot, num_parallel_calls=AUTOTUNE)
+    if mixup:
+        dataset = _mixup(dataset, mixup, seed)
+    return dataset.prefetch(AUTOTUNE).with_options(options)
+
+
+def _mixup(dataset: tf.data.Dataset, alpha: float, seed: int | None) -> tf.data.Dataset:
+    """Mixes each example of a batch with the batch's reverse, labels too, by Beta(a, a)."""
+    base = tf.constant(np.random.default_rng(seed).integers(2**31, size=2), tf.int64)
+
+    def mix(step: tf.Tensor, batch: tuple[tf.Tensor, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
+        spectrograms, one_hot = batch
+        size = tf.shape(one_hot)[:1]
+        seeds = tf.stack([base[0], base[1] + step])
+        a = tf.random.stateless_gamma(size, seeds, alpha)
+        b = tf.random.stateless_gamma(size, seeds + [0, 2**40], alpha)
+        weight = a / (a + b)
+        images = tf.cast(spectrograms, tf.float32)
+        mixed = weight[:, None, None] * images + (1 - weight[:, None, None]) * images[::-1]
+        labels = weight[:, None] * one_hot + (1 - weight[:, None]) * one_hot[::-1]
+        return tf.cast(tf.round(mixed), tf.uint8), labels
+
+    return dataset.enumerate().map(mix, num_parallel_calls=AUTOTUNE)
 
 
 def _spectrogram_and_label(features: dict[str, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:

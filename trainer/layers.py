@@ -53,3 +53,62 @@ class SpectrogramToImage(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "size": self.size}
+
+
+@keras.saving.register_keras_serializable(package="trainer")
+class SpecAugment(keras.layers.Layer):
+    """SpecAugment's masks in training: bands of rows and columns set to 0 (the quietest value).
+
+    Each of `frequency_masks` (`time_masks`) masks covers 0 to `max_fraction` of the rows
+    (frames) at a random place, drawn per example; inference passes the input through unchanged.
+    """
+
+    def __init__(
+        self,
+        frequency_masks: int = 0,
+        time_masks: int = 0,
+        max_fraction: float = 0.1,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.frequency_masks = frequency_masks
+        self.time_masks = time_masks
+        self.max_fraction = max_fraction
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def _keep(self, batch: tf.Tensor, length: int, masks: int) -> tf.Tensor:
+        """(batch, length) 1.0 outside `masks` random bands, 0.0 inside them."""
+        keep = tf.ones((batch, length))
+        positions = tf.range(length, dtype=tf.float32)[None, :]
+        for _ in range(masks):
+            width = keras.random.uniform(
+                (batch, 1), 0, self.max_fraction * length, seed=self.seed_generator
+            )
+            start = keras.random.uniform((batch, 1), 0, 1, seed=self.seed_generator) * (
+                length - width
+            )
+            keep *= tf.cast((positions < start) | (positions >= start + width), tf.float32)
+        return keep
+
+    def call(self, inputs, training=False):
+        if not training or not (self.frequency_masks or self.time_masks):
+            return inputs
+        batch = tf.shape(inputs)[0]
+        rows = self._keep(batch, inputs.shape[1], self.frequency_masks)
+        columns = self._keep(batch, inputs.shape[2], self.time_masks)
+        keep = rows[:, :, None] * columns[:, None, :]
+        return tf.cast(tf.cast(inputs, tf.float32) * keep, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "frequency_masks": self.frequency_masks,
+            "time_masks": self.time_masks,
+            "max_fraction": self.max_fraction,
+            "seed": self.seed,
+        }

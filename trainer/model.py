@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import tensorflow as tf
 
 from trainer import TrainerError
-from trainer.layers import SpectrogramToImage, TimeCrop
+from trainer.layers import SpecAugment, SpectrogramToImage, TimeCrop
 
 BASE_NAME = "inception_v3"
 CROP_FRACTION = 3.75 / 4.0
@@ -17,6 +19,17 @@ IMAGENET_WEIGHTS_URL = (
     "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 )
 IMAGENET_WEIGHTS_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"
+
+
+@dataclasses.dataclass(frozen=True)
+class Augmentation:
+    """Training-only augmentation inside the model (see trainer.layers and Keras' layers)."""
+
+    frequency_masks: int = 0
+    time_masks: int = 0
+    mask_fraction: float = 0.1
+    gain: float = 0.0
+    contrast: float = 0.0
 
 
 def resolve_weights(weights: str) -> str | None:
@@ -53,6 +66,7 @@ def build_model(
     freeze_batchnorm: bool = True,
     mixed_precision: bool = False,
     seed: int | None = None,
+    augmentation: Augmentation = Augmentation(),
 ) -> keras.Model:
     """Builds the classifier; `weights` is a weights file of the base (see resolve_weights).
 
@@ -67,7 +81,20 @@ def build_model(
     try:
         inputs = keras.Input((height, width), dtype="uint8", name="spectrogram")
         x = TimeCrop(round(width * CROP_FRACTION), seed=seed, name="time_crop")(inputs)
+        x = SpecAugment(
+            augmentation.frequency_masks,
+            augmentation.time_masks,
+            augmentation.mask_fraction,
+            seed=seed,
+            name="spec_augment",
+        )(x)
         x = SpectrogramToImage(image_size, name="to_image")(x)
+        if augmentation.gain:
+            x = keras.layers.RandomBrightness(
+                augmentation.gain, value_range=(-1.0, 1.0), seed=seed, name="gain"
+            )(x)
+        if augmentation.contrast:
+            x = keras.layers.RandomContrast(augmentation.contrast, seed=seed, name="contrast")(x)
         try:
             base = keras.applications.InceptionV3(
                 include_top=False,

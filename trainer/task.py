@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 
 from trainer import cli, model, train
+from trainer.options import PRESETS, TrainOptions
 
-DEFAULT_DATA_DIR = "demo-output/dataset"
-DEFAULT_JOB_DIR = "demo-output/job"
+DEFAULT_DATA_DIR = TrainOptions.data_dir
+DEFAULT_JOB_DIR = TrainOptions.job_dir
 
 
 def _image_size(value: str) -> int:
@@ -20,10 +21,28 @@ def _image_size(value: str) -> int:
     return size
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """The trainer's flags."""
+def parse_args(argv: list[str] | None = None) -> TrainOptions:
+    """The trainer's options from its flags; a --preset sets defaults that explicit flags override."""
+    parser = _parser()
+    preset = parser.parse_known_args(argv)[0].preset
+    if preset:
+        parser.set_defaults(**PRESETS[preset])
+    args = parser.parse_args(argv)
+    if args.head_epochs < 0 or args.base_epochs < 0 or args.head_epochs + args.base_epochs < 1:
+        parser.error("--head-epochs and --base-epochs must be >= 0, and not both 0")
+    return TrainOptions(**vars(args))
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
+    )
+    parser.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        help="seed: ImageNet weights, 299x299, head then all layers (the defaults); scratch-cpu: "
+        "the from-scratch recipe for a CPU in about 30 minutes (see README); flags given "
+        "explicitly override the preset's",
     )
     data = parser.add_argument_group("data")
     data.add_argument(
@@ -121,7 +140,51 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=True,
         help="float16 compute on a GPU (default on; never on the CPU); the softmax stays float32",
     )
-    fit.add_argument("--seed", type=int, default=None, help="random seed for reproducible runs")
+    fit.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="random seed: the same seed, data and flags give the same run on a CPU",
+    )
+    fit.add_argument(
+        "--best-by",
+        choices=("recording_accuracy", "loss"),
+        default=TrainOptions.best_by,
+        help="the exported epoch: highest per-recording validation accuracy (ties: lowest "
+        "val_loss), or lowest val_loss (default %(default)s)",
+    )
+
+    augment = parser.add_argument_group("augmentation (training only, inside the model)")
+    augment.add_argument(
+        "--time-masks", type=int, default=0, help="SpecAugment time masks per example (default 0)"
+    )
+    augment.add_argument(
+        "--frequency-masks",
+        type=int,
+        default=0,
+        help="SpecAugment frequency masks per example (default 0)",
+    )
+    augment.add_argument(
+        "--mask-fraction",
+        type=float,
+        default=TrainOptions.mask_fraction,
+        help="widest mask as a fraction of the axis (default %(default)s)",
+    )
+    augment.add_argument(
+        "--gain",
+        type=float,
+        default=0.0,
+        help="random brightness (gain in the dB image) up to this fraction of the range (default 0)",
+    )
+    augment.add_argument(
+        "--contrast", type=float, default=0.0, help="random contrast factor (default 0)"
+    )
+    augment.add_argument(
+        "--mixup",
+        type=float,
+        default=0.0,
+        help="mixup of two training examples and their labels, Beta(a, a) weights; 0: off (default)",
+    )
 
     job = parser.add_argument_group("job")
     job.add_argument(
@@ -145,10 +208,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     job.add_argument(
         "--export-tflite", action="store_true", help="also export a float16 TFLite model"
     )
-    args = parser.parse_args(argv)
-    if args.head_epochs < 0 or args.base_epochs < 0 or args.head_epochs + args.base_epochs < 1:
-        parser.error("--head-epochs and --base-epochs must be >= 0, and not both 0")
-    return args
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
 import logging
 import os
 from collections.abc import Sequence
@@ -16,9 +14,12 @@ import tensorflow as tf
 import schemas
 from schemas import DatasetFormatError
 from trainer import TrainerError, inputs
+from trainer.callbacks import BEST_STATE, BEST_WEIGHTS, Backup, BestEpoch, Validation, read_json
+from trainer.callbacks import write_json as _write_json
 from trainer.evaluate import RUN_FILE, evaluate, summarize
 from trainer.export import export_model
-from trainer.model import build_model, resolve_weights, set_phase
+from trainer.model import Augmentation, build_model, resolve_weights, set_phase
+from trainer.options import TrainOptions
 
 STATE_FILE = "state.json"  # {"phases_done": n}: which phases finished
 HISTORY_FILE = "history.csv"
@@ -26,28 +27,22 @@ LOG_DIR = "logs"
 CHECKPOINT_DIR = "checkpoints"
 BACKUP_DIR = "backup"
 LAST_WEIGHTS = "last.weights.h5"
-BEST_WEIGHTS = "best.weights.h5"
 SPECTROGRAMS_LOGGED = 6
 
 logger = logging.getLogger(__name__)
 
 
-class _BackupAndRestore(keras.callbacks.BackupAndRestore):
-    """Keras' BackupAndRestore, recording the right epoch in backups taken mid-epoch after a resume.
-
-    (Keras 3.6 only learns the epoch at its end, so it would record epoch 0 until then.)
-    """
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._current_epoch = epoch
-
-
 def train(
-    args: argparse.Namespace, extra_callbacks: Sequence[keras.callbacks.Callback] = ()
+    args: TrainOptions, extra_callbacks: Sequence[keras.callbacks.Callback] = ()
 ) -> dict[str, Any]:
-    """Trains, exports and evaluates as trainer.task's flags say; returns the test metrics or {}."""
+    """Trains, exports and evaluates the best epoch's model; returns the test metrics or {}.
+
+    With a seed, the run is repeatable on a CPU: seeded weights, shuffles, crops and masks, and
+    TensorFlow's deterministic ops (tf.config.experimental.enable_op_determinism).
+    """
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
+        tf.config.experimental.enable_op_determinism()
     info, labels = inputs.read_metadata(args.data_dir)
     for split in ("train", "validation"):
         if not inputs.split_size(info, split):
@@ -68,16 +63,23 @@ def train(
             freeze_batchnorm=args.weights != "none",
             mixed_precision=mixed_precision,
             seed=args.seed,
+            augmentation=Augmentation(
+                args.frequency_masks, args.time_masks, args.mask_fraction, args.gain, args.contrast
+            ),
         )
 
     train_data = inputs.train_dataset(
-        args.data_dir, info, labels, args.batch_size, balance=args.balance, cache=args.cache
+        args.data_dir,
+        info,
+        labels,
+        args.batch_size,
+        balance=args.balance,
+        cache=args.cache,
+        seed=args.seed,
+        mixup=args.mixup,
     )
-    validation_data = inputs.with_one_hot(
-        inputs.eval_dataset(
-            args.data_dir, "validation", info, labels, args.batch_size, cache=args.cache
-        ),
-        len(labels),
+    validation_data = inputs.eval_dataset(
+        args.data_dir, "validation", info, labels, args.batch_size, cache=True
     )
     phases = (
         (1, args.head_epochs, args.head_learning_rate),
@@ -93,22 +95,28 @@ def train(
                     model.load_weights(_phase_weights(args.job_dir, 1))
                 set_phase(model, phase, args.unfreeze_from)
                 _compile(model, args, learning_rate)
+                backup_dir = os.path.join(args.job_dir, f"{BACKUP_DIR}-phase{phase}")
+                resumed_at = Backup.restore(model, backup_dir)
                 logger.info("phase %d: %s", phase, "head only" if phase == 1 else "base and head")
                 model.fit(
                     train_data,
-                    validation_data=validation_data,
-                    initial_epoch=first_epoch,
+                    initial_epoch=first_epoch if resumed_at is None else resumed_at,
                     epochs=first_epoch + epochs,
                     steps_per_epoch=args.steps_per_epoch
                     or inputs.steps_per_epoch(info, args.batch_size),
-                    callbacks=[*_callbacks(args, phase), *extra_callbacks],
+                    callbacks=[
+                        Validation(validation_data, labels, args.label_smoothing),
+                        *_callbacks(args, backup_dir),
+                        *extra_callbacks,
+                    ],
                 )
                 model.save_weights(_phase_weights(args.job_dir, phase))
+                tf.io.gfile.rmtree(backup_dir)
                 _write_json(os.path.join(args.job_dir, STATE_FILE), {"phases_done": phase})
             first_epoch += epochs
 
     model = new_model(None, mixed_precision=False)  # exported in float32, for any device
-    model.load_weights(_phase_weights(args.job_dir, 2))
+    model.load_weights(os.path.join(args.job_dir, CHECKPOINT_DIR, BEST_WEIGHTS))
     export_dir = export_model(model, args.job_dir, args.data_dir, tflite=args.export_tflite)
     metrics = {}
     if inputs.split_size(info, "test"):
@@ -117,7 +125,7 @@ def train(
     return metrics
 
 
-def _compile(model: keras.Model, args: argparse.Namespace, learning_rate: float) -> None:
+def _compile(model: keras.Model, args: TrainOptions, learning_rate: float) -> None:
     model.compile(
         optimizer=keras.optimizers.Adam(
             learning_rate, epsilon=args.epsilon, weight_decay=args.weight_decay or None
@@ -132,30 +140,20 @@ def _compile(model: keras.Model, args: argparse.Namespace, learning_rate: float)
     )
 
 
-def _callbacks(args: argparse.Namespace, phase: int) -> list[keras.callbacks.Callback]:
-    job_dir = args.job_dir
-    checkpoints = os.path.join(job_dir, CHECKPOINT_DIR)
-    best = [float(row["val_loss"]) for row in _history(job_dir) if row.get("val_loss")]
+def _callbacks(args: TrainOptions, backup_dir: str) -> list[keras.callbacks.Callback]:
+    checkpoints = os.path.join(args.job_dir, CHECKPOINT_DIR)
     return [
-        _BackupAndRestore(
-            os.path.join(job_dir, f"{BACKUP_DIR}-phase{phase}"),
-            save_freq=args.backup_every_steps or "epoch",
-        ),
+        BestEpoch(checkpoints, args.best_by),
+        Backup(backup_dir, args.backup_every_steps),
         keras.callbacks.ModelCheckpoint(
             os.path.join(checkpoints, LAST_WEIGHTS), save_weights_only=True
         ),
-        keras.callbacks.ModelCheckpoint(
-            os.path.join(checkpoints, BEST_WEIGHTS),
-            save_weights_only=True,
-            save_best_only=True,
-            initial_value_threshold=min(best, default=None),
-        ),
-        keras.callbacks.TensorBoard(os.path.join(job_dir, LOG_DIR), write_graph=False),
-        keras.callbacks.CSVLogger(os.path.join(job_dir, HISTORY_FILE), append=True),
+        keras.callbacks.TensorBoard(os.path.join(args.job_dir, LOG_DIR), write_graph=False),
+        keras.callbacks.CSVLogger(os.path.join(args.job_dir, HISTORY_FILE), append=True),
     ]
 
 
-def _prepare_job_dir(args: argparse.Namespace) -> None:
+def _prepare_job_dir(args: TrainOptions) -> None:
     """Refuses to mix two runs in one job dir, or to delete what is not a run; records the flags."""
     job_dir = args.job_dir
     entries = tf.io.gfile.listdir(job_dir) if tf.io.gfile.exists(job_dir) else []
@@ -174,7 +172,7 @@ def _prepare_job_dir(args: argparse.Namespace) -> None:
     if args.resume:
         logger.info("nothing to resume in %s; starting a new run", job_dir)
     tf.io.gfile.makedirs(os.path.join(job_dir, CHECKPOINT_DIR))  # also for --head-epochs 0
-    _write_json(os.path.join(job_dir, RUN_FILE), vars(args))
+    _write_json(os.path.join(job_dir, RUN_FILE), args.to_dict())
 
 
 def _log_devices() -> bool:
@@ -197,11 +195,8 @@ def _log_spectrograms(log_dir: str, dataset: tf.data.Dataset, labels: list[str])
 
 
 def _phases_done(job_dir: str) -> int:
-    path = os.path.join(job_dir, STATE_FILE)
-    if not tf.io.gfile.exists(path):
-        return 0
-    with tf.io.gfile.GFile(path) as f:
-        return json.load(f)["phases_done"]
+    state = read_json(os.path.join(job_dir, STATE_FILE))
+    return state["phases_done"] if state else 0
 
 
 def _phase_weights(job_dir: str, phase: int) -> str:
@@ -216,13 +211,8 @@ def _history(job_dir: str) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def _write_json(path: str, value: Any) -> None:
-    with tf.io.gfile.GFile(path, "w") as f:
-        json.dump(value, f, indent=2)
-
-
 def _summary(
-    args: argparse.Namespace,
+    args: TrainOptions,
     info: dict[str, Any],
     labels: list[str],
     export_dir: str,
@@ -230,18 +220,16 @@ def _summary(
 ) -> str:
     """One screen about the finished run."""
     history = _history(args.job_dir)
-    best = min(history, key=lambda row: float(row["val_loss"]))
+    best = read_json(os.path.join(args.job_dir, CHECKPOINT_DIR, BEST_STATE))
     counts = ", ".join(f"{split} {info['counts']['examples'][split]}" for split in schemas.SPLITS)
     lines = [
         f"Training finished in {args.job_dir}",
         f"  data:        {args.data_dir}: {len(labels)} species; examples {counts}",
         f"  epochs:      {args.head_epochs} head only, then {args.base_epochs} with the base "
         f"(from {args.unfreeze_from or 'its first layer'}); image size {args.image_size}",
-        f"  best epoch:  {int(best['epoch']) + 1}: val_loss {float(best['val_loss']):.4f}, "
-        f"val_accuracy {float(best['val_accuracy']):.3f} "
-        f"({os.path.join(args.job_dir, CHECKPOINT_DIR, BEST_WEIGHTS)})",
-        f"  last epoch:  val_loss {float(history[-1]['val_loss']):.4f}, "
-        f"val_accuracy {float(history[-1]['val_accuracy']):.3f} (the exported model)",
+        f"  best epoch:  {best['epoch'] + 1} of {len(history)} by {best['by']}: "
+        f"{_validation(best)} (the exported model)",
+        f"  last epoch:  {_validation(history[-1])}",
         f"  evaluation:  {summarize(metrics) if metrics else 'no test examples'}",
         f"  exported:    {export_dir} (model.keras, saved_model/, labels.txt, dataset.json"
         f"{', model.tflite' if args.export_tflite else ''})",
@@ -250,3 +238,10 @@ def _summary(
         f"  TensorBoard: tensorboard --logdir {os.path.join(args.job_dir, LOG_DIR)}",
     ]
     return "\n".join(lines)
+
+
+def _validation(row: dict[str, Any]) -> str:
+    return (
+        f"val_loss {float(row['val_loss']):.4f}, val_accuracy {float(row['val_accuracy']):.3f}, "
+        f"per recording {float(row['val_recording_accuracy']):.3f}"
+    )

@@ -1,0 +1,130 @@
+"""Keras callbacks of the trainer: validation per recording, the best epoch, backups for --resume."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from trainer.metrics import compute_metrics
+
+BEST_WEIGHTS = "best.weights.h5"
+BEST_STATE = "best.json"
+BACKUP_WEIGHTS = "backup.weights.h5"
+BACKUP_STATE = "backup.json"
+
+
+def read_json(path: str) -> Any:
+    """A JSON file's value, or None when it does not exist."""
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)
+
+
+def write_json(path: str, value: Any) -> None:
+    with tf.io.gfile.GFile(path, "w") as f:
+        json.dump(value, f, indent=2)
+
+
+class Validation(keras.callbacks.Callback):
+    """Scores the validation split after each epoch: val_loss, val_accuracy, val_top5_accuracy and
+    val_recording_accuracy (recordings classified by their snippets' mean probabilities).
+
+    One pass over the split instead of Keras' own validation; the values go into the epoch's
+    logs, so the callbacks after this one (CSVLogger, TensorBoard) see them.
+    """
+
+    def __init__(self, dataset: tf.data.Dataset, species: list[str], label_smoothing: float):
+        super().__init__()
+        self.dataset = dataset
+        self.species = species
+        self.loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+
+    def on_epoch_end(self, epoch, logs=None):
+        probabilities, labels, recordings = [], [], []
+        for features in self.dataset:
+            probabilities.append(np.asarray(self.model.predict_on_batch(features["spectrogram"])))
+            labels.append(features["label"].numpy())
+            recordings.extend(r.decode() for r in features["recording_id"].numpy())
+        probabilities, labels = np.concatenate(probabilities), np.concatenate(labels)
+        metrics = compute_metrics(labels, probabilities, recordings, self.species)
+        one_hot = np.eye(len(self.species), dtype=np.float32)[labels]
+        logs.update(
+            val_loss=float(self.loss(one_hot, probabilities)),
+            val_accuracy=metrics["top1_accuracy"],
+            val_top5_accuracy=metrics["top5_accuracy"],
+            val_recording_accuracy=metrics["per_recording_accuracy"],
+        )
+
+
+class BestEpoch(keras.callbacks.Callback):
+    """Keeps the weights of the best validation epoch so far, with best.json saying which.
+
+    by "recording_accuracy": highest val_recording_accuracy, ties broken by lower val_loss;
+    by "loss": lowest val_loss. A resumed run continues from the best.json already there.
+    """
+
+    def __init__(self, directory: str, by: str):
+        super().__init__()
+        self.weights = os.path.join(directory, BEST_WEIGHTS)
+        self.state = os.path.join(directory, BEST_STATE)
+        self.by = by
+
+    def _score(self, logs: dict[str, Any]) -> tuple[float, ...]:
+        if self.by == "loss":
+            return (-logs["val_loss"],)
+        return (logs["val_recording_accuracy"], -logs["val_loss"])
+
+    def on_epoch_end(self, epoch, logs=None):
+        best = read_json(self.state)
+        if best is None or self._score(logs) > self._score(best):
+            self.model.save_weights(self.weights, overwrite=True)
+            write_json(self.state, {"epoch": epoch, "by": self.by, **_floats(logs)})
+
+
+class Backup(keras.callbacks.Callback):
+    """Backs up the weights (with the optimizer's state) and the next epoch, for --resume.
+
+    At each epoch's end, and with `every_steps` also every so many batches (the resumed run
+    then redoes that epoch from its start). `restore` reads a backup back.
+    """
+
+    def __init__(self, directory: str, every_steps: int = 0):
+        super().__init__()
+        self.directory = directory
+        self.every_steps = every_steps
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.every_steps and (batch + 1) % self.every_steps == 0:
+            self._save(self.epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._save(epoch + 1)
+
+    def _save(self, next_epoch: int) -> None:
+        tf.io.gfile.makedirs(self.directory)
+        self.model.save_weights(os.path.join(self.directory, BACKUP_WEIGHTS), overwrite=True)
+        write_json(os.path.join(self.directory, BACKUP_STATE), {"epoch": next_epoch})
+
+    @staticmethod
+    def restore(model: keras.Model, directory: str) -> int | None:
+        """Loads a backup into a compiled model; returns the epoch to go on from, or None."""
+        state = read_json(os.path.join(directory, BACKUP_STATE))
+        if state is None:
+            return None
+        model.optimizer.build(model.trainable_variables)
+        model.load_weights(os.path.join(directory, BACKUP_WEIGHTS))
+        return state["epoch"]
+
+
+def _floats(logs: dict[str, Any]) -> dict[str, float]:
+    return {key: float(value) for key, value in logs.items() if key.startswith("val_")}
