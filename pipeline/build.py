@@ -48,6 +48,7 @@ from pipeline.process import (
     SELECTION_REASONS,
     ProcessRecording,
     SummarizeOutcomes,
+    dataset_labels,
     failure_outcome,
     write_json,
 )
@@ -284,6 +285,7 @@ def prepare(argv: list[str]) -> Launch:
         _say(opts, f"Demo corpus: {corpus}")
     _prepare_output(opts.output, opts.overwrite)
     catalog = build_catalog(opts.input, opts.layout, opts.metadata, opts.selections)
+    catalog.labels = dataset_labels(catalog.labels, opts.snippets)  # + (background) on request
     splits = assign_splits(
         ((r.recording_id, r.species) for r in catalog.recordings), opts.fractions, opts.seed
     )

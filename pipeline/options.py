@@ -202,6 +202,13 @@ def parser() -> argparse.ArgumentParser:
         help="uniform: overlap of consecutive windows, 0 to <1 (default: %(default)s)",
     )
     p.add_argument(
+        "--background-snippets",
+        type=int,
+        default=_DEFAULT_SNIPPETS.background,
+        help="also take this many of each recording's quietest windows (below --cutoff) as "
+        "examples of the reserved label '(background)', last in labels.txt (default: %(default)s)",
+    )
+    p.add_argument(
         "--min-seconds",
         type=float,
         default=1.0,
@@ -267,8 +274,13 @@ def parse(argv: list[str]) -> tuple[BuildOptions, list[str]]:
         seed=args.seed,
         spectrogram=spectrogram,
         snippets=SnippetSelection(
-            args.snippets, args.cutoff, args.max_snippets, args.seconds_per_snippet, args.overlap
-        ),
+            args.snippets,
+            args.cutoff,
+            args.max_snippets,
+            args.seconds_per_snippet,
+            args.overlap,
+            args.background_snippets,
+        ),  # fmt: skip
         min_seconds=args.min_seconds,
         decoder=args.decoder,
         num_shards=args.num_shards,

@@ -12,11 +12,18 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from pipeline.audio import SALVAGE, AudioError, check_ffmpeg, open_audio
-from pipeline.catalog import Failure, Recording
+from pipeline.catalog import CatalogError, Failure, Recording
 from pipeline.outputs import index_row
-from pipeline.snippets import KEEP_SECONDS, Scan, SnippetSelection, choose_snippets, cut_windows
+from pipeline.snippets import (
+    KEEP_SECONDS,
+    Scan,
+    SnippetSelection,
+    choose_snippets,
+    cut_windows,
+    quietest_windows,
+)
 from pipeline.spectrogram import window_spectrograms
-from schemas import SPLITS, SpectrogramParams, make_example
+from schemas import BACKGROUND_LABEL, SPLITS, SpectrogramParams, make_example
 
 EXAMPLES = "examples"
 NAMESPACE = "birdsong"
@@ -24,6 +31,13 @@ SILENCE_PEAK = 1e-4  # -80 dBFS: below this everywhere, a recording holds nothin
 
 # Failure reasons that are deliberate choices of the user rather than bad input.
 SELECTION_REASONS = ("filtered_type", "filtered_min_recordings", "filtered_top_species")
+
+
+def dataset_labels(species: list[str], selection: SnippetSelection) -> list[str]:
+    """The labels of labels.txt: the species, then BACKGROUND_LABEL with background snippets."""
+    if BACKGROUND_LABEL in species:
+        raise CatalogError(f"{BACKGROUND_LABEL!r} is a reserved label, not a species name")
+    return [*species, BACKGROUND_LABEL] if selection.background else list(species)
 
 
 def failure_outcome(failure: Failure) -> dict[str, Any]:
@@ -71,11 +85,12 @@ class ProcessRecording(beam.DoFn):
     def process(self, element: tuple[Recording, str]) -> Iterator[Any]:
         recording, split = element
         self._read.inc()
-        examples, decoder = 0, ""
+        examples, background, decoder = 0, 0, ""
         try:
             with open_audio(recording.path, self._params.sample_rate, self._decoder) as stream:
                 for row, example in self._examples(recording, stream):
                     examples += 1
+                    background += row["species"] == BACKGROUND_LABEL
                     yield split, row, example
                 decoder = stream.decoder
         except AudioError as error:
@@ -99,7 +114,8 @@ class ProcessRecording(beam.DoFn):
         yield beam.pvalue.TaggedOutput(
             "outcomes",
             {"status": "ok", "file": recording.source_file, "split": split,
-             "species": recording.species, "examples": examples, "decoder": decoder},
+             "species": recording.species, "examples": examples - background,
+             "background": background, "decoder": decoder},
         )  # fmt: skip
 
     def _examples(self, recording: Recording, stream) -> Iterator[tuple[dict, bytes]]:
@@ -121,16 +137,27 @@ class ProcessRecording(beam.DoFn):
             scan.length, scan.energies, params.sample_rate, params.snippet_samples, params.hop,
             self._selection,
         )  # fmt: skip
+        names = {start: recording.species for start in starts}
+        if self._selection.background:  # the quietest windows, as examples of "no bird"
+            quiet = quietest_windows(
+                scan.length, scan.energies, params.snippet_samples, params.hop,
+                self._selection.cutoff, self._selection.background,
+            )  # fmt: skip
+            names.update({start: BACKGROUND_LABEL for start in quiet if start not in names})
+            starts = sorted(names)
         chunks = scan.kept if scan.kept is not None else stream.chunks()
         images = window_spectrograms(cut_windows(chunks, starts, params.snippet_samples), params)
-        label = self._label_of[recording.species]
         for index, (start, image) in enumerate(zip(starts, images, strict=True)):
+            label = self._label_of[names[start]]
             yield (
-                index_row(recording, label, index, start / params.sample_rate),
+                {
+                    **index_row(recording, label, index, start / params.sample_rate),
+                    "species": names[start],
+                },
                 make_example(
                     image,
                     label=label,
-                    species=recording.species,
+                    species=names[start],
                     recording_id=recording.recording_id,
                     snippet_index=index,
                     start_seconds=start / params.sample_rate,
@@ -154,6 +181,10 @@ class SummarizeOutcomes(beam.CombineFn):
             key = (outcome["split"], outcome["species"])
             accumulator["recordings"][key] += 1
             accumulator["examples"][key] += outcome["examples"]
+            if outcome.get("background"):
+                accumulator["examples"][(outcome["split"], BACKGROUND_LABEL)] += outcome[
+                    "background"
+                ]
             accumulator["decoders"][outcome["decoder"]] += 1
         else:
             accumulator["failures"][outcome["reason"]] += 1

@@ -19,6 +19,7 @@ class SnippetSelection:
     max_per_recording: int = 0
     seconds_per_snippet: float = 3.0
     overlap: float = 0.0
+    background: int = 0  # quietest windows per recording written as BACKGROUND_LABEL
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -131,6 +132,30 @@ def choose_snippets(
     window = snippet_samples // block
     starts = loudest_windows(energies, window, selection.cutoff, limit)
     # A window of whole blocks can be shorter than a snippet: keep the last one inside the audio.
+    last = length - snippet_samples
+    return sorted(min(start * block, last) for start in starts)
+
+
+def quietest_windows(
+    length: int, energies: np.ndarray, snippet_samples: int, block: int, cutoff: float, count: int
+) -> list[int]:
+    """Sample offsets, in time order, of up to `count` non-overlapping quietest windows.
+
+    `energies` as for choose_snippets. Only windows below `cutoff` times the loudest window's
+    energy qualify (the loudest-snippet rule would never choose them); windows of digital
+    silence (zero energy) do not.
+    """
+    window = snippet_samples // block
+    if count < 1 or length <= snippet_samples or len(energies) < window:
+        return []
+    scores = np.correlate(energies, _welch(window), mode="valid")
+    eligible = (scores > 0) & (scores < cutoff * scores.max())
+    span = -(-snippet_samples // block)  # whole blocks covering a snippet: no overlap
+    starts: list[int] = []
+    while len(starts) < count and eligible.any():
+        start = int(np.argmin(np.where(eligible, scores, np.inf)))
+        starts.append(start)
+        eligible[max(0, start - span + 1) : start + span] = False
     last = length - snippet_samples
     return sorted(min(start * block, last) for start in starts)
 

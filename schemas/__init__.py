@@ -7,6 +7,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is first
 # ruff: noqa: E402
 
 from schemas.dataset_info import (
+    BACKGROUND_LABEL,
     DATASET_INFO_FILE,
     FAILURES_FILE,
     FORMAT_VERSION,
@@ -21,6 +22,7 @@ from schemas.dataset_info import (
 from schemas.example import FEATURES, feature_spec, make_example, parse_examples
 
 __all__ = [
+    "BACKGROUND_LABEL",
     "DATASET_INFO_FILE",
     "FAILURES_FILE",
     "FEATURES",

@@ -11,6 +11,8 @@ SPLITS = ("train", "validation", "test")
 DATASET_INFO_FILE = "dataset.json"
 LABELS_FILE = "labels.txt"
 FAILURES_FILE = "failures.jsonl"
+# The reserved label of "no bird" windows (pipeline.build --background-snippets), last in labels.txt.
+BACKGROUND_LABEL = "(background)"
 
 
 FREQUENCY_SCALES = ("linear", "mel")

@@ -2,7 +2,13 @@
 
 import numpy as np
 
-from pipeline.snippets import SnippetSelection, block_energies, choose_snippets, loudest_windows
+from pipeline.snippets import (
+    SnippetSelection,
+    block_energies,
+    choose_snippets,
+    loudest_windows,
+    quietest_windows,
+)
 
 RATE = 22050
 SNIPPET = 4 * RATE
@@ -80,3 +86,14 @@ def test_a_bout_at_the_very_end_gives_a_snippet_inside_the_audio():
     starts = choose(samples, SnippetSelection())
     assert starts and all(start + SNIPPET <= len(samples) for start in starts)
     assert max(starts) / RATE <= 8.5 and (max(starts) + SNIPPET) / RATE >= 9.99
+
+
+def test_background_windows_are_the_quietest_and_below_the_cutoff():
+    samples = bouts(60, [(5, 8), (15, 18.5)])
+    samples[30 * RATE :] *= 0.1  # the last 30 s are the quietest
+    energies = block_energies(samples, HOP)
+    quiet = quietest_windows(len(samples), energies, SNIPPET, HOP, cutoff=0.25, count=2)
+    assert len(quiet) == 2 and quiet[1] - quiet[0] >= SNIPPET  # two windows, not overlapping
+    assert all(start >= 30 * RATE - HOP for start in quiet)
+    loud = bouts(8, [(0, 8)])
+    assert quietest_windows(len(loud), block_energies(loud, HOP), SNIPPET, HOP, 0.25, 2) == []

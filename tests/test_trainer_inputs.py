@@ -182,3 +182,21 @@ def test_a_weights_file_that_is_not_inception_v3_is_refused(tmp_path, capsys):
     weights.write_text("not weights")
     error = fails_with(capsys, data_dir, tmp_path / "job", "--weights", str(weights))
     assert "not weights of Inception-v3" in error
+
+
+def test_a_rare_species_repeats_are_spread_out_not_side_by_side(tmp_path, monkeypatch):
+    """Balancing repeats the rare species' 4 records about 10 times each; within a shuffle
+    buffer smaller than the split, successive draws of that species still vary (the seed's
+    way put each record's copies side by side ahead of the buffer)."""
+    monkeypatch.setattr(inputs, "SHUFFLE_BUFFER", 16)
+    data_dir = write_dataset(tmp_path, RARE_THIRD)
+    info, labels = inputs.read_metadata(data_dir)
+    dataset = inputs.train_dataset(data_dir, info, labels, 16, seed=0)
+    rare = [
+        image.tobytes()
+        for spectrograms, one_hot in dataset.take(8)
+        for image, label in zip(spectrograms.numpy(), one_hot.numpy().argmax(axis=1), strict=True)
+        if label == 2
+    ]
+    repeats = np.mean([a == b for a, b in zip(rare, rare[1:], strict=False)])
+    assert len(rare) > 20 and repeats < 0.4, (len(rare), repeats)

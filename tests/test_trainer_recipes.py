@@ -1,0 +1,110 @@
+"""Repeatable runs, the best epoch exported, augmentation and presets of trainer.task."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from trainer import inputs, model, task, train
+from trainer.export import load_exported_model
+from trainer.options import PRESETS
+
+
+class SpoilLastEpoch(keras.callbacks.Callback):
+    """Makes the last epoch worse than the ones before: a learning rate a million times too big."""
+
+    def __init__(self, last: int):
+        super().__init__()
+        self.last = last
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.last:
+            self.model.optimizer.learning_rate.assign(1e3)
+
+
+def run_tiny(data_dir: str, job_dir: Path) -> dict:
+    argv = [
+        "--data-dir", data_dir, "--job-dir", str(job_dir), "--weights", "none",
+        "--image-size", "75", "--batch-size", "8", "--steps-per-epoch", "2",
+        "--head-epochs", "0", "--base-epochs", "3", "--seed", "7", "--time-masks", "1",
+        "--frequency-masks", "1", "--mixup", "0.2",
+    ]  # fmt: skip
+    metrics = train.train(task.parse_args(argv), [SpoilLastEpoch(last=2)])
+    return {
+        "dir": job_dir,
+        "metrics": metrics,
+        "history": (job_dir / "history.csv").read_text(),
+        "best": json.loads((job_dir / "checkpoints" / "best.json").read_text()),
+    }
+
+
+@pytest.fixture(scope="module")
+def two_runs(small_dataset, tmp_path_factory):
+    return [run_tiny(small_dataset, tmp_path_factory.mktemp(f"run{i}")) for i in range(2)]
+
+
+def test_the_same_seed_gives_the_same_history_and_metrics(two_runs):
+    first, second = two_runs
+    assert first["history"] == second["history"]
+    assert first["metrics"] == second["metrics"]
+
+
+def test_the_best_epoch_is_exported_even_when_the_last_is_worse(two_runs):
+    run = two_runs[0]
+    assert run["best"]["epoch"] < 2  # the spoilt last epoch is not the best
+    exported, _, _ = load_exported_model(str(run["dir"]))
+
+    def weights_of(name: str) -> list[np.ndarray]:
+        clone = keras.models.clone_model(exported)
+        clone.load_weights(run["dir"] / "checkpoints" / name)
+        return clone.get_weights()
+
+    def same(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
+        return all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+    assert same(exported.get_weights(), weights_of("best.weights.h5"))
+    assert not same(exported.get_weights(), weights_of("last.weights.h5"))
+
+
+def test_presets_set_their_flags_and_explicit_flags_win():
+    scratch = task.parse_args(["--preset", "scratch-cpu"])
+    for name, value in PRESETS["scratch-cpu"].items():
+        assert getattr(scratch, name) == value
+    seed = task.parse_args(["--preset", "seed"])
+    assert (seed.weights, seed.image_size, seed.head_epochs) == ("imagenet", 299, 5)
+    assert (seed.head_learning_rate, seed.base_learning_rate) == (1e-3, 1e-4)
+    mine = task.parse_args(["--preset", "scratch-cpu", "--image-size", "160", "--seed", "3"])
+    assert (mine.image_size, mine.seed, mine.weights) == (160, 3, "none")
+
+
+def test_augmentation_changes_training_inputs_and_leaves_inference_alone():
+    augmentation = model.Augmentation(frequency_masks=2, time_masks=2, gain=0.2, contrast=0.2)
+    augmented = model.build_model(32, 40, 3, image_size=75, seed=1, augmentation=augmentation)
+    plain = model.build_model(32, 40, 3, image_size=75, seed=1)
+    spectrograms = np.random.default_rng(0).integers(1, 255, (4, 32, 40), dtype=np.uint8)
+
+    def images(classifier: keras.Model, training: bool) -> np.ndarray:
+        last = "contrast" if classifier is augmented else "to_image"
+        head = keras.Model(classifier.input, classifier.get_layer(last).output)
+        return np.asarray(head(spectrograms, training=training))
+
+    assert not np.allclose(images(augmented, True), images(plain, True))
+    np.testing.assert_array_equal(images(augmented, False), images(plain, False))
+    plain.set_weights(augmented.get_weights())
+    np.testing.assert_allclose(
+        augmented.predict(spectrograms, verbose=0), plain.predict(spectrograms, verbose=0)
+    )
+
+
+def test_mixup_mixes_training_examples_and_their_labels(small_dataset):
+    info, labels = inputs.read_metadata(small_dataset)
+    plain = inputs.train_dataset(small_dataset, info, labels, 8, seed=0)
+    mixed = inputs.train_dataset(small_dataset, info, labels, 8, seed=0, mixup=0.4)
+    (x, y), (mx, my) = next(iter(plain)), next(iter(mixed))
+    assert set(np.unique(y.numpy())) == {0.0, 1.0}
+    assert np.allclose(my.numpy().sum(axis=1), 1.0) and (my.numpy().max(axis=1) < 1).any()
+    assert mx.dtype == x.dtype and not np.array_equal(mx.numpy(), x.numpy())
