@@ -66,3 +66,21 @@ def test_species_without_examples_are_left_out_of_the_mean_average_precision():
     a = average_precision(LABELS[:4] == 0, PROBABILITIES[:4, 0])
     b = average_precision(LABELS[:4] == 1, PROBABILITIES[:4, 1])
     assert metrics["macro_average_precision"] == pytest.approx((a + b) / 2)
+
+
+def test_species_metrics_with_and_without_the_background_class():
+    from schemas import BACKGROUND_LABEL
+    from trainer.metrics import split_metrics
+
+    labels = ["A", "B", BACKGROUND_LABEL]
+    true = np.array([0, 1, 2, 2])
+    probabilities = np.array(
+        [[0.3, 0.1, 0.6], [0.1, 0.5, 0.4], [0.1, 0.1, 0.8], [0.5, 0.1, 0.4]], np.float64
+    )
+    metrics = split_metrics(true, probabilities, ["r1", "r2", "r1", "r2"], labels)
+    # the species alone: background examples and probability left out, so r1 is A, r2 is B
+    assert (metrics["examples"], metrics["recordings"], metrics["top1_accuracy"]) == (2, 2, 1.0)
+    assert set(metrics["per_species"]) == {"A", "B"}
+    everything = metrics["with_background"]
+    assert (everything["examples"], everything["recordings"]) == (4, 4)
+    assert everything["top1_accuracy"] == 0.5  # r1's species window went to background, r2's bg to A

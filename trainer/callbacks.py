@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from trainer.metrics import compute_metrics
+from trainer.metrics import split_metrics
 
 BEST_WEIGHTS = "best.weights.h5"
 BEST_STATE = "best.json"
@@ -52,7 +52,7 @@ class Validation(keras.callbacks.Callback):
             labels.append(features["label"].numpy())
             recordings.extend(r.decode() for r in features["recording_id"].numpy())
         probabilities, labels = np.concatenate(probabilities), np.concatenate(labels)
-        metrics = compute_metrics(labels, probabilities, recordings, self.species)
+        metrics = split_metrics(labels, probabilities, recordings, self.species)
         one_hot = np.eye(len(self.species), dtype=np.float32)[labels]
         logs.update(
             val_loss=float(self.loss(one_hot, probabilities)),

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 import schemas
 from trainer import TrainerError, cli, inputs
 from trainer.export import load_exported_model
-from trainer.metrics import compute_metrics
+from trainer.metrics import split_metrics
 
 RUN_FILE = "run.json"
 
@@ -45,15 +45,16 @@ def evaluate(
     metrics = {
         "split": split,
         "data_dir": data_dir,
-        **compute_metrics(
+        **split_metrics(
             np.concatenate(true_labels), np.concatenate(probabilities), recording_ids, labels
         ),
     }
+    species = labels[:-1] if "with_background" in metrics else labels
     with tf.io.gfile.GFile(os.path.join(job_dir, f"metrics-{split}.json"), "w") as f:
         json.dump(metrics, f, indent=2)
     plot_confusion_matrix(
         np.array(metrics["confusion_matrix"]),
-        labels,
+        species,
         os.path.join(job_dir, f"confusion-{split}.png"),
         title=f"{split} split, {metrics['examples']} snippets",
     )

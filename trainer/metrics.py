@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from schemas import BACKGROUND_LABEL
+
 
 def top_k_accuracy(labels: np.ndarray, probabilities: np.ndarray, k: int) -> float:
     """Fraction of examples whose true label is among the k most probable."""
@@ -86,4 +88,32 @@ def compute_metrics(
             for index, name in enumerate(species)
         },
         "confusion_matrix": matrix.tolist(),
+    }
+
+
+def split_metrics(
+    true_labels: np.ndarray, probabilities: np.ndarray, recording_ids: list[str], labels: list[str]
+) -> dict[str, Any]:
+    """The metrics of a split; with the background class, those of the species alone.
+
+    With BACKGROUND_LABEL last in `labels`, the headline metrics cover the species' examples
+    with the background's probability left out (the rest renormalised), comparable with a
+    model trained without it; "with_background" holds the metrics over every example and
+    class, a recording's background windows counted as a recording of their own.
+    """
+    if labels[-1] != BACKGROUND_LABEL:
+        return compute_metrics(true_labels, probabilities, recording_ids, labels)
+    background = true_labels == len(labels) - 1
+    species = probabilities[~background, :-1]
+    species = species / np.maximum(species.sum(axis=1, keepdims=True), 1e-12)
+    ids = np.asarray(recording_ids)
+    with_background = compute_metrics(
+        true_labels,
+        probabilities,
+        [f"{r} {b}" for r, b in zip(ids, background, strict=True)],
+        labels,
+    )
+    return {
+        **compute_metrics(true_labels[~background], species, list(ids[~background]), labels[:-1]),
+        "with_background": with_background,
     }
