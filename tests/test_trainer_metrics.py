@@ -83,4 +83,6 @@ def test_species_metrics_with_and_without_the_background_class():
     assert set(metrics["per_species"]) == {"A", "B"}
     everything = metrics["with_background"]
     assert (everything["examples"], everything["recordings"]) == (4, 4)
-    assert everything["top1_accuracy"] == 0.5  # r1's species window went to background, r2's bg to A
+    assert (
+        everything["top1_accuracy"] == 0.5
+    )  # r1's species window went to background, r2's bg to A
