@@ -87,12 +87,14 @@ def train(
     )
     first_epoch = 0
     with inputs.data_errors(args.data_dir):
-        _log_spectrograms(os.path.join(args.job_dir, LOG_DIR), train_data, labels)
+        _log_spectrograms(os.path.join(args.job_dir, LOG_DIR), validation_data, labels)
         for phase, epochs, learning_rate in phases:
-            if phase > _phases_done(args.job_dir):
-                model = new_model(weights if phase == 1 else None, use_mixed_precision)
-                if phase == 2:
-                    model.load_weights(_phase_weights(args.job_dir, 1))
+            if epochs and phase > _phases_done(args.job_dir):
+                earlier = _phase_weights(args.job_dir, phase - 1)
+                resume_from = tf.io.gfile.exists(earlier) and phase == 2
+                model = new_model(None if resume_from else weights, use_mixed_precision)
+                if resume_from:
+                    model.load_weights(earlier)
                 set_phase(model, phase, args.unfreeze_from)
                 _compile(model, args, learning_rate)
                 backup_dir = os.path.join(args.job_dir, f"{BACKUP_DIR}-phase{phase}")
@@ -187,11 +189,17 @@ def _log_devices() -> bool:
 
 
 def _log_spectrograms(log_dir: str, dataset: tf.data.Dataset, labels: list[str]) -> None:
-    """Writes a few training spectrograms to TensorBoard, named by species, 0 Hz at the bottom."""
-    spectrograms, one_hot = next(iter(dataset))
+    """Writes a few validation spectrograms to TensorBoard, named by species, 0 Hz at the bottom.
+
+    (Not training ones: an extra iterator of the training data, abandoned while it prefetches,
+    would draw from the seed generators its shuffles share with fit's, and a seeded run would
+    no longer repeat.)
+    """
+    features = next(iter(dataset))
+    spectrograms = features["spectrogram"]
     with tf.summary.create_file_writer(os.path.join(log_dir, "spectrograms")).as_default():
         for index in range(min(SPECTROGRAMS_LOGGED, len(spectrograms))):
-            species = labels[int(tf.argmax(one_hot[index]))]
+            species = labels[int(features["label"][index])]
             tf.summary.image(f"{index}: {species}", spectrograms[index, ::-1, :, None][None], 0)
 
 
