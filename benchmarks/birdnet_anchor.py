@@ -47,12 +47,18 @@ def classify(splits_file: str, cache_dir: str, output: str) -> None:
     from sklearn.preprocessing import StandardScaler
 
     rows = json.loads(Path(splits_file).read_text())
+    missing = {"train": 0, "test": 0}
     species = sorted({row["species"] for row in rows})
 
     def windows(split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Embeddings, labels and recording indices of a split's windows; recordings that
+        BirdNET gave no window (shorter than its 3 s) are left out and counted by `missing`."""
         features, labels, recording = [], [], []
         for index, row in enumerate(r for r in rows if r["split"] == split):
             embeddings = np.load(Path(cache_dir) / f"{row['file']}.npy")
+            if not embeddings.size:
+                missing[split] += 1
+                continue
             features.append(embeddings)
             labels += [species.index(row["species"])] * len(embeddings)
             recording += [index] * len(embeddings)
@@ -67,7 +73,7 @@ def classify(splits_file: str, cache_dir: str, output: str) -> None:
     per_recording = [
         probabilities[recording == r].mean(axis=0).argmax() == y[recording == r][0]
         for r in np.unique(recording)
-    ]
+    ] + [False] * missing["test"]  # a test recording without a window counts as wrong
     present = [c for c in range(len(species)) if (y == c).any()]
     metrics = {
         "windows": len(y),
@@ -77,6 +83,7 @@ def classify(splits_file: str, cache_dir: str, output: str) -> None:
             np.mean([average_precision_score(y == c, probabilities[:, c]) for c in present])
         ),
         "per_recording_accuracy": float(np.mean(per_recording)),
+        "recordings_without_windows": missing,
     }
     Path(output).write_text(json.dumps(metrics, indent=2))
 
