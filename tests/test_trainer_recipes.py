@@ -13,6 +13,8 @@ from trainer import inputs, model, task, train
 from trainer.export import load_exported_model
 from trainer.options import PRESETS
 
+pytestmark = pytest.mark.slow
+
 
 class SpoilLastEpoch(keras.callbacks.Callback):
     """Makes the last epoch worse than the ones before: a learning rate a million times too big."""

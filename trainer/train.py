@@ -14,8 +14,15 @@ import tensorflow as tf
 import schemas
 from schemas import DatasetFormatError
 from trainer import TrainerError, inputs
-from trainer.callbacks import BEST_STATE, BEST_WEIGHTS, Backup, BestEpoch, Validation, read_json
-from trainer.callbacks import write_json as _write_json
+from trainer.callbacks import (
+    BEST_STATE,
+    BEST_WEIGHTS,
+    Backup,
+    BestEpoch,
+    Validation,
+    read_json,
+    write_json,
+)
 from trainer.evaluate import RUN_FILE, evaluate, summarize
 from trainer.export import export_model
 from trainer.model import Augmentation, build_model, resolve_weights, set_phase
@@ -115,7 +122,7 @@ def train(
                 model.save_weights(_phase_weights(args.job_dir, phase))
                 if tf.io.gfile.exists(backup_dir):
                     tf.io.gfile.rmtree(backup_dir)
-                _write_json(os.path.join(args.job_dir, STATE_FILE), {"phases_done": phase})
+                write_json(os.path.join(args.job_dir, STATE_FILE), {"phases_done": phase})
             first_epoch += epochs
 
     model = new_model(None, mixed_precision=False)  # exported in float32, for any device
@@ -175,7 +182,7 @@ def _prepare_job_dir(args: TrainOptions) -> None:
     if args.resume:
         logger.info("nothing to resume in %s; starting a new run", job_dir)
     tf.io.gfile.makedirs(os.path.join(job_dir, CHECKPOINT_DIR))  # also for --head-epochs 0
-    _write_json(os.path.join(job_dir, RUN_FILE), args.to_dict())
+    write_json(os.path.join(job_dir, RUN_FILE), args.to_dict())
 
 
 def _log_devices() -> bool:
