@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from pipeline.audio import load_audio
+from pipeline.snippets import quietest_windows
 from schemas import BACKGROUND_LABEL, SpectrogramParams, read_dataset_info, read_labels
 from tests.audio_files import encode, tone
 from tests.conftest import build_args
@@ -61,20 +64,25 @@ def test_timeline_rows_say_no_detection_where_background_wins():
 
 
 def test_a_model_trained_with_background_finds_no_bird_in_a_noise_window(
-    background_dataset, tmp_path, capsys
+    background_dataset, small_corpus, tmp_path
 ):
     from trainer import task
 
     job = str(tmp_path / "job")
     assert task.main([
         "--data-dir", background_dataset, "--job-dir", job, "--image-size", "75",
-        "--weights", "none", "--head-epochs", "3", "--base-epochs", "0",
+        "--weights", "none", "--head-epochs", "6", "--base-epochs", "0",
         "--steps-per-epoch", "4", "--batch-size", "16", "--head-learning-rate", "0.3",
         "--seed", "0",
     ]) == 0  # fmt: skip
     rate = 22050
     song = tone(4.0, rate)[:, 0]
-    noise = 0.01 * np.random.default_rng(1).standard_normal(4 * rate).astype(np.float32)
+    # the noise of a field recording: the quietest window of a corpus recording, as the builder finds it
+    recording = load_audio(
+        next(str(p) for p in sorted(Path(small_corpus, "audio").glob("*.mp3"))), rate
+    )
+    (start,) = quietest_windows(recording.samples, 4 * rate, 256, cutoff=0.25, count=1)
+    noise = recording.samples[start : start + 4 * rate]
     path = encode(tmp_path / "song-then-noise.wav", np.concatenate([song, noise]), rate)
     assert len(load_audio(str(path), rate).samples) == 8 * rate
     output = tmp_path / "timeline.json"
