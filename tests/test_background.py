@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pipeline.audio import load_audio
-from pipeline.snippets import quietest_windows
+from pipeline.snippets import block_energies, quietest_windows
 from schemas import BACKGROUND_LABEL, SpectrogramParams, read_dataset_info, read_labels
 from tests.audio_files import encode, tone
 from tests.conftest import build_args
@@ -81,7 +81,9 @@ def test_a_model_trained_with_background_finds_no_bird_in_a_noise_window(
     recording = load_audio(
         next(str(p) for p in sorted(Path(small_corpus, "audio").glob("*.mp3"))), rate
     )
-    (start,) = quietest_windows(recording.samples, 4 * rate, 256, cutoff=0.25, count=1)
+    samples = recording.samples
+    energies = block_energies(samples, 256)
+    (start,) = quietest_windows(len(samples), energies, 4 * rate, 256, cutoff=0.25, count=1)
     noise = recording.samples[start : start + 4 * rate]
     path = encode(tmp_path / "song-then-noise.wav", np.concatenate([song, noise]), rate)
     assert len(load_audio(str(path), rate).samples) == 8 * rate
