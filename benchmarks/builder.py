@@ -230,9 +230,9 @@ def build(flags: list[str]) -> dict:
     logging.getLogger().setLevel(logging.ERROR)
     with clock() as figures, contextlib.redirect_stdout(io.StringIO()):
         info = run(flags)
-    figures["examples"] = sum(info["counts"]["examples"].values())
-    figures["recordings"] = sum(info["counts"]["recordings"].values())
-    figures["workers"] = info["workers"]
+    figures["examples"] = sum(info.counts.examples.values())
+    figures["recordings"] = sum(info.counts.recordings.values())
+    figures["workers"] = info.workers
     return figures
 
 

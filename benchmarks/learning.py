@@ -85,11 +85,11 @@ def splits_of(data_dir: pathlib.Path) -> list[dict]:
     import schemas
 
     info = schemas.read_dataset_info(str(data_dir))
-    height, width = info["image"]["height"], info["image"]["width"]
+    height, width = info.image.height, info.image.width
     rows = {}
     for split in schemas.SPLITS:
         files = sorted(tf.io.gfile.glob(schemas.shard_pattern(str(data_dir), split)))
-        records = tf.data.TFRecordDataset(files).batch(256)
+        records = tf.data.TFRecordDataset(files, info.tfrecord_compression).batch(256)
         for batch in records.map(lambda s: schemas.parse_examples(s, height, width)):
             for source, species in zip(
                 batch["source_file"].numpy(), batch["species"].numpy(), strict=True

@@ -9,17 +9,15 @@ import dataclasses
 import datetime
 import glob
 import json
-import logging
 import math
 import os
 import sys
 import tempfile
 import uuid
-import warnings
 
-# google-api-core warns at import, once per Google library, about Python versions it will drop.
-_PYTHON_VERSION_WARNING = "You are using a Python version"
-warnings.filterwarnings("ignore", message=_PYTHON_VERSION_WARNING, category=FutureWarning)
+from pipeline import cli
+
+cli.quiet_imports()
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -35,13 +33,7 @@ from pipeline import catalog_file, progress
 from pipeline import options as build_options
 from pipeline.audio import MissingToolError, check_ffmpeg
 from pipeline.catalog import LABEL_ORDER_RULE, Catalog, CatalogError, Recording, build_catalog
-from pipeline.outputs import (
-    ATTRIBUTION_FILE,
-    INDEX_PREFIX,
-    TEMP_PREFIX,
-    complete_shards,
-    write_outputs,
-)
+from pipeline.outputs import TEMP_PREFIX, complete_shards, write_outputs
 from pipeline.process import (
     EXAMPLES,
     NAMESPACE,
@@ -53,7 +45,22 @@ from pipeline.process import (
     write_json,
 )
 from pipeline.split import SPLIT_RULE, assign_splits
-from schemas import DATASET_INFO_FILE, FAILURES_FILE, FORMAT_VERSION, LABELS_FILE, SPLITS
+from schemas import (
+    ATTRIBUTION_FILE,
+    DATASET_INFO_FILE,
+    FAILURES_FILE,
+    INDEX_PREFIX,
+    LABELS_FILE,
+    SPLITS,
+    Counts,
+    DatasetInfo,
+    ImageShape,
+    InputInfo,
+    LabelsInfo,
+    SelectionInfo,
+    SpeciesCounts,
+    SplitInfo,
+)
 
 SUMMARY_FILE = ".build-summary.json"
 # Typical bytes per second of audio by file extension, to guess audio length from file size:
@@ -182,54 +189,56 @@ def _construct(
     )
 
 
-def _counts(summary: dict, catalog: Catalog) -> dict:
+def _counts(summary: dict, catalog: Catalog) -> Counts:
     per_species = {
-        species: {
-            kind: {s: summary[kind].get(s, {}).get(species, 0) for s in SPLITS}
-            for kind in ("recordings", "examples")
-        }
+        species: SpeciesCounts(
+            **{
+                kind: {s: summary[kind].get(s, {}).get(species, 0) for s in SPLITS}
+                for kind in ("recordings", "examples")
+            }
+        )
         for species in catalog.labels
     }
     failures = summary["failures"]
-    return {
-        "input_files": catalog.input_files,
-        "recordings": {s: sum(summary["recordings"].get(s, {}).values()) for s in SPLITS},
-        "examples": {s: sum(summary["examples"].get(s, {}).values()) for s in SPLITS},
-        "per_species": per_species,
-        "failures": failures,
-        "failed_files": sum(n for reason, n in failures.items() if reason != "missing_file"),
-        "metadata_rows_without_file": failures.get("missing_file", 0),
-        "recovered_with_ffmpeg": summary["decoders"].get("ffmpeg-salvage", 0),
-        "decoders": summary["decoders"],
-    }
+    return Counts(
+        input_files=catalog.input_files,
+        recordings={s: sum(summary["recordings"].get(s, {}).values()) for s in SPLITS},
+        examples={s: sum(summary["examples"].get(s, {}).values()) for s in SPLITS},
+        per_species=per_species,
+        failures=failures,
+        failed_files=sum(n for reason, n in failures.items() if reason != "missing_file"),
+        metadata_rows_without_file=failures.get("missing_file", 0),
+        recovered_with_ffmpeg=summary["decoders"].get("ffmpeg-salvage", 0),
+        decoders=summary["decoders"],
+    )
 
 
 def _dataset_info(
-    opts, catalog: Catalog, counts: dict, shards: dict, workers, argv, complete: bool
-) -> dict:
-    params = opts.spectrogram
-    return {
-        "format_version": FORMAT_VERSION,
-        "complete": complete,
-        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "command": ["python", "-m", "pipeline.build", *argv],
-        "input": {"input": opts.input, "metadata": opts.metadata, "layout": opts.layout},
-        "spectrogram": params.to_dict(),
-        "image": {"height": params.frequency_rows, "width": params.frames},
-        "snippets": {**opts.snippets.to_dict(), "min_seconds": opts.min_seconds},
-        "selections": {
-            "types": list(opts.selections.types),
-            "min_recordings": opts.selections.min_recordings,
-            "top_species": opts.selections.top_species,
-            "kept_types": catalog.kept_types,
-        },
-        "labels": {"file": LABELS_FILE, "count": len(catalog.labels), "order": LABEL_ORDER_RULE},
-        "split": {"fractions": opts.fractions, "seed": opts.seed, "rule": SPLIT_RULE},
-        "compression": "GZIP" if opts.compression == "gzip" else "NONE",
-        "shards": shards,
-        "workers": workers,
-        "counts": counts,
-    }
+    launch: Launch, counts: Counts, argv: list[str], problem: str | None
+) -> DatasetInfo:
+    opts, catalog, params = launch.opts, launch.catalog, launch.opts.spectrogram
+    return DatasetInfo(
+        complete=problem is None,
+        error=problem,
+        created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        command=["python", "-m", "pipeline.build", *argv],
+        input=InputInfo(opts.input, opts.metadata, opts.layout),
+        spectrogram=params,
+        image=ImageShape(params.frequency_rows, params.frames),
+        snippets={**opts.snippets.to_dict(), "min_seconds": opts.min_seconds},
+        selections=SelectionInfo(
+            types=list(opts.selections.types),
+            min_recordings=opts.selections.min_recordings,
+            top_species=opts.selections.top_species,
+            kept_types=catalog.kept_types,
+        ),
+        labels=LabelsInfo(LABELS_FILE, len(catalog.labels), LABEL_ORDER_RULE),
+        split=SplitInfo(opts.fractions, opts.seed, SPLIT_RULE),
+        compression=opts.compression,
+        shards=launch.shards,
+        workers=launch.workers,
+        counts=counts,
+    )
 
 
 def _metrics_table(result) -> list[tuple[str, int]]:
@@ -241,19 +250,19 @@ def _metrics_table(result) -> list[tuple[str, int]]:
     return sorted(values.items())
 
 
-def _print_summary(output: str, info: dict, metrics: list[tuple[str, int]]) -> None:
-    counts = info["counts"]
-    print(f"\nDataset {'written to' if info['complete'] else 'NOT complete in'} {output}")
-    print(f"  {info['labels']['count']} species, {info['image']['height']}x{info['image']['width']} "
-          f"uint8 spectrograms, compression {info['compression']}, workers {info['workers'] or 'service'}")  # fmt: skip
+def _print_summary(output: str, info: DatasetInfo, metrics: list[tuple[str, int]]) -> None:
+    counts = info.counts
+    print(f"\nDataset {'written to' if info.complete else 'NOT complete in'} {output}")
+    print(f"  {info.labels.count} species, {info.image.height}x{info.image.width} uint8 "
+          f"spectrograms, compression {info.compression}, workers {info.workers or 'service'}")  # fmt: skip
     print(f"  {'split':<12}{'recordings':>12}{'examples':>10}{'shards':>8}")
     for split in SPLITS:
         print(
-            f"  {split:<12}{counts['recordings'][split]:>12}{counts['examples'][split]:>10}{info['shards'][split]:>8}"
+            f"  {split:<12}{counts.recordings[split]:>12}{counts.examples[split]:>10}{info.shards[split]:>8}"
         )
-    print(f"  input files {counts['input_files']}, without examples {counts['failed_files']}"
-          f" (see {FAILURES_FILE}), recovered with ffmpeg {counts['recovered_with_ffmpeg']}")  # fmt: skip
-    for reason, count in counts["failures"].items():
+    print(f"  input files {counts.input_files}, without examples {counts.failed_files}"
+          f" (see {FAILURES_FILE}), recovered with ffmpeg {counts.recovered_with_ffmpeg}")  # fmt: skip
+    for reason, count in counts.failures.items():
         print(f"    {reason:<28}{count:>6}")
     print("  Beam counters: " + ", ".join(f"{name} {value}" for name, value in metrics))
 
@@ -352,7 +361,7 @@ def _start(launch: Launch, log: str):
     return result
 
 
-def run(argv: list[str] | None = None) -> dict:
+def run(argv: list[str] | None = None) -> DatasetInfo:
     """Builds a dataset; returns its dataset.json content. Raises BuildError, CatalogError,
     Interrupted (after removing a local job's temporary files)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -386,20 +395,16 @@ def run(argv: list[str] | None = None) -> dict:
         summary = json.load(f)
     FileSystems.delete([summary_path])
     counts = _counts(summary, catalog)
-    refused = sum(n for reason, n in counts["failures"].items() if reason not in SELECTION_REASONS)
-    fraction = refused / max(1, counts["input_files"])
+    refused = sum(n for reason, n in counts.failures.items() if reason not in SELECTION_REASONS)
+    fraction = refused / max(1, counts.input_files)
     problem = None
-    if not sum(counts["examples"].values()):
+    if not sum(counts.examples.values()):
         problem = "no examples were written"
     elif fraction > opts.max_failure_fraction:
-        problem = (f"{refused} of {counts['input_files']} input files failed ({fraction:.0%}), more than "
+        problem = (f"{refused} of {counts.input_files} input files failed ({fraction:.0%}), more than "
                    f"--max-failure-fraction {opts.max_failure_fraction:.0%}; see {opts.output}/{FAILURES_FILE}")  # fmt: skip
-    info = _dataset_info(
-        opts, catalog, counts, launch.shards, launch.workers, argv, complete=problem is None
-    )
-    if problem:
-        info["error"] = problem
-    write_json(info, f"{opts.output}/{DATASET_INFO_FILE}")
+    info = _dataset_info(launch, counts, argv, problem)
+    write_json(info.to_dict(), f"{opts.output}/{DATASET_INFO_FILE}")
     if not opts.quiet:
         _print_summary(opts.output, info, _metrics_table(result))
     if problem:
@@ -407,35 +412,16 @@ def run(argv: list[str] | None = None) -> dict:
     return info
 
 
-def _quiet_logging() -> None:
-    """Beam's own INFO and WARNING lines (start-up, workers) are not the user's business."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    logging.getLogger("apache_beam").setLevel(logging.ERROR)
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry: one line on stderr and exit status 1 when the build fails, 130 when
-    interrupted."""
-    _quiet_logging()
-    # The same for the worker processes, which inherit the environment.
-    os.environ["PYTHONWARNINGS"] = ",".join(
-        filter(
-            None,
-            [os.environ.get("PYTHONWARNINGS"), f"ignore:{_PYTHON_VERSION_WARNING}:FutureWarning"],
-        )
-    )
-    try:
+    """Command-line entry: the exit status of pipeline.cli (1 when the build fails, 130 when
+    interrupted)."""
+    cli.quiet_start()
+
+    def build() -> None:
         run(argv)
-    except (BuildError, CatalogError, MissingToolError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except Interrupted as interrupted:
-        print(f"interrupted: {interrupted}", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
-        print("interrupted before the job started", file=sys.stderr)
-        return 130
-    return 0
+
+    errors = (BuildError, CatalogError, MissingToolError)
+    return cli.run(build, errors, "the build stopped before its job started")
 
 
 if __name__ == "__main__":

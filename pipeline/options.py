@@ -8,7 +8,7 @@ import dataclasses
 from pipeline.audio import DECODERS
 from pipeline.catalog import LAYOUTS, Selections
 from pipeline.snippets import SnippetSelection
-from schemas import SpectrogramParams
+from schemas import SpectrogramParams, compression_of
 from schemas.dataset_info import FREQUENCY_SCALES, NORMALIZATIONS
 
 DEFAULT_OUTPUT = "demo-output/dataset"
@@ -33,7 +33,7 @@ class BuildOptions:
     decoder: str
     num_shards: int
     shard_mb: float
-    compression: str
+    compression: str  # dataset.json's name: NONE or GZIP
     max_failure_fraction: float
     overwrite: bool
     quiet: bool = False
@@ -285,7 +285,7 @@ def parse(argv: list[str]) -> tuple[BuildOptions, list[str]]:
         decoder=args.decoder,
         num_shards=args.num_shards,
         shard_mb=args.shard_mb,
-        compression=args.compression,
+        compression=compression_of(args.compression),
         max_failure_fraction=args.max_failure_fraction,
         overwrite=args.overwrite,
         quiet=args.quiet,

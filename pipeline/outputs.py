@@ -17,10 +17,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.value_provider import StaticValueProvider
 
-from schemas import SPLITS
+from schemas import ATTRIBUTION_FILE, INDEX_PREFIX, SPLITS, shard_suffix
 
-INDEX_PREFIX = "index"
-ATTRIBUTION_FILE = "ATTRIBUTION.csv"
 ATTRIBUTION_COLUMNS = ("recording_id", "species", "recordist", "license", "url", "source_file")
 TEMP_PREFIX = "beam-temp-"
 INDEX_SCHEMA = pa.schema(
@@ -44,7 +42,7 @@ INDEX_SCHEMA = pa.schema(
 
 def shard_names(split: str, count: int, compression: str) -> list[str]:
     """File names of a split's shards: train-00000-of-00004.tfrecord[.gz]."""
-    suffix = ".tfrecord.gz" if compression == "gzip" else ".tfrecord"
+    suffix = shard_suffix(compression)
     return [f"{split}-{i:05d}-of-{count:05d}{suffix}" for i in range(count)]
 
 
@@ -54,13 +52,13 @@ def _masked_crc(data: bytes) -> bytes:
 
 
 class TFRecordSink(fileio.FileSink):
-    """Writes (shard, serialized Example) elements as TFRecords, GZIP-compressed or not."""
+    """Writes (shard, serialized Example) elements as TFRecords; compression NONE or GZIP."""
 
     def __init__(self, compression: str) -> None:
         self._compression = compression
 
     def create_metadata(self, destination: str, full_file_name: str) -> fileio.FileMetadata:
-        gzip = self._compression == "gzip"
+        gzip = self._compression == "GZIP"
         return fileio.FileMetadata(
             mime_type="application/octet-stream",
             compression_type=CompressionTypes.GZIP if gzip else CompressionTypes.UNCOMPRESSED,
@@ -105,7 +103,7 @@ def _attribution_line(row: dict[str, Any]) -> str:
 def complete_shards(output: str, shards: dict[str, int], compression: str) -> None:
     """Writes an empty file for every shard no example was hashed to, so that a split's files
     are all there, as their names (-of-NNNNN) promise."""
-    gzip = compression == "gzip"
+    gzip = compression == "GZIP"
     for split in SPLITS:
         for name in shard_names(split, shards[split], compression):
             path = f"{output}/{name}"

@@ -7,7 +7,9 @@ import os
 import sys
 import textwrap
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is first imported
+from pipeline import cli
+
+cli.quiet_imports()
 
 # ruff: noqa: E402
 
@@ -27,21 +29,24 @@ def figure_size(rows: int, columns: int) -> tuple[float, float]:
     return MARGIN_INCHES[0] + columns * CELL_INCHES[0], MARGIN_INCHES[1] + rows * CELL_INCHES[1]
 
 
-def _collect(data_dir: str, info: dict, split: str, species: list[str], per_species: int) -> dict:
+def _collect(
+    data_dir: str, info: schemas.DatasetInfo, split: str, species: list[str], per_species: int
+) -> dict:
     """Up to per_species examples of each species, from different recordings where it can."""
     files = tf.io.gfile.glob(schemas.shard_pattern(data_dir, split))
     if not files:
         raise schemas.DatasetFormatError(f"{data_dir}: no {split} shards")
-    counts = info.get("counts", {}).get("per_species", {})
+    counts = info.counts.per_species
 
-    def present(name: str, key: str) -> int:  # of per_species, how many this split can give
-        return min(per_species, counts.get(name, {}).get(key, {}).get(split, per_species))
+    def present(name: str, kind: str) -> int:  # of per_species, how many this split can give
+        return (
+            min(per_species, getattr(counts[name], kind)[split]) if name in counts else per_species
+        )
 
     distinct: dict[str, list] = {name: [] for name in species}
     spare: dict[str, list] = {name: [] for name in species}
-    height, width = info["image"]["height"], info["image"]["width"]
-    compression = "GZIP" if info.get("compression") == "GZIP" else ""
-    dataset = tf.data.TFRecordDataset(files, compression_type=compression).batch(64)
+    height, width = info.image.height, info.image.width
+    dataset = tf.data.TFRecordDataset(files, compression_type=info.tfrecord_compression).batch(64)
     keys = ("species", "recording_id", "start_seconds", "spectrogram")
     for batch in dataset.map(lambda s: schemas.parse_examples(s, height, width)):
         batch = {key: batch[key].numpy() for key in keys}
@@ -74,9 +79,9 @@ def write_preview(
     info = schemas.read_dataset_info(data_dir)
     species = schemas.read_labels(data_dir)[: max_species or None]
     picks = _collect(data_dir, info, split, species, per_species)
-    params = info["spectrogram"]
-    seconds = info["image"]["width"] * params["hop"] / params["sample_rate"]
-    extent = (0.0, seconds, 0.0, params["sample_rate"] / 2000)
+    params = info.spectrogram
+    seconds = info.image.width * params.hop / params.sample_rate
+    extent = (0.0, seconds, 0.0, params.sample_rate / 2000)
     columns = max(1, *map(len, picks.values()))
     figure = Figure(figsize=figure_size(len(species), columns), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
@@ -109,7 +114,7 @@ def write_preview(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry: one line on stderr and exit status 1 when the dataset is unusable."""
+    """Command-line entry: the exit status of pipeline.cli (1 when the dataset is unusable)."""
     parser = argparse.ArgumentParser(
         prog="python -m pipeline.preview",
         description="Writes a PNG grid of a dataset's spectrograms, one row per species.",
@@ -122,14 +127,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.per_species < 1 or args.max_species < 0:
         parser.error("--per-species must be at least 1 and --max-species at least 0")
-    try:
+    cli.quiet_start()
+
+    def preview() -> None:
         path = write_preview(args.data_dir, args.output, args.split, args.per_species, args.max_species)  # fmt: skip
-    except (schemas.DatasetFormatError, tf.errors.OpError, OSError) as error:
-        message = getattr(error, "message", None) or str(error)
-        print(f"error: {message.splitlines()[0]}", file=sys.stderr)
-        return 1
-    print(f"Preview written to {path}")
-    return 0
+        print(f"Preview written to {path}")
+
+    errors = (schemas.DatasetFormatError, tf.errors.OpError, OSError)
+    return cli.run(preview, errors, "the preview was not written")
 
 
 if __name__ == "__main__":

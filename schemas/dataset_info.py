@@ -11,6 +11,9 @@ SPLITS = ("train", "validation", "test")
 DATASET_INFO_FILE = "dataset.json"
 LABELS_FILE = "labels.txt"
 FAILURES_FILE = "failures.jsonl"
+INDEX_PREFIX = "index"  # index-00000-of-00002.parquet, ...
+INDEX_FILES = f"{INDEX_PREFIX}-*-of-*.parquet"
+ATTRIBUTION_FILE = "ATTRIBUTION.csv"
 # The reserved label of "no bird" windows (pipeline.build --background-snippets), last in labels.txt.
 BACKGROUND_LABEL = "(background)"
 
@@ -86,7 +89,163 @@ def shard_pattern(data_dir: str, split: str) -> str:
     return f"{data_dir.rstrip('/')}/{split}-*-of-*.tfrecord*"
 
 
-def read_dataset_info(data_dir: str) -> dict[str, Any]:
+COMPRESSIONS = ("NONE", "GZIP")  # dataset.json's names; the builder's --compression none|gzip
+
+
+def compression_of(flag: str) -> str:
+    """dataset.json's compression ("NONE" or "GZIP") of the builder's --compression value."""
+    name = flag.upper()
+    if name not in COMPRESSIONS:
+        raise ValueError(f"compression {flag!r}: not one of none, gzip")
+    return name
+
+
+def shard_suffix(compression: str) -> str:
+    """File name ending of the shards of a dataset of this compression."""
+    return ".tfrecord.gz" if compression == "GZIP" else ".tfrecord"
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageShape:
+    """Rows (frequency) and columns (frames) of every Example's uint8 spectrogram."""
+
+    height: int
+    width: int
+
+
+@dataclasses.dataclass(frozen=True)
+class InputInfo:
+    """What the builder read: the recordings, the metadata file and the layout."""
+
+    input: str | None
+    metadata: str | None
+    layout: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SelectionInfo:
+    """The selections applied, and the sound types of the recordings they kept."""
+
+    types: list[str]
+    min_recordings: int
+    top_species: int
+    kept_types: dict[str, int]
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelsInfo:
+    """labels.txt: its name, number of lines and the rule that ordered them."""
+
+    file: str
+    count: int
+    order: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitInfo:
+    """How recordings were assigned to splits."""
+
+    fractions: dict[str, float]
+    seed: int
+    rule: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeciesCounts:
+    """One species' recordings and examples per split."""
+
+    recordings: dict[str, int]
+    examples: dict[str, int]
+
+
+@dataclasses.dataclass(frozen=True)
+class Counts:
+    """What the build produced and refused; every input file is counted once."""
+
+    input_files: int
+    recordings: dict[str, int]  # per split
+    examples: dict[str, int]  # per split
+    per_species: dict[str, SpeciesCounts]
+    failures: dict[str, int]  # per reason
+    failed_files: int
+    metadata_rows_without_file: int
+    recovered_with_ffmpeg: int
+    decoders: dict[str, int]  # recordings per decoder that read them
+
+    def split_examples(self, split: str, species: str) -> int:
+        """Examples of one species in one split (0 for a species without any)."""
+        counts = self.per_species.get(species)
+        return counts.examples.get(split, 0) if counts else 0
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Counts:
+        per_species = {name: SpeciesCounts(**c) for name, c in values["per_species"].items()}
+        return cls(**{**values, "per_species": per_species})
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetFiles:
+    """Names of the dataset's files besides its shards (globs for the sharded ones)."""
+
+    labels: str = LABELS_FILE
+    failures: str = FAILURES_FILE
+    index: str = INDEX_FILES
+    attribution: str = ATTRIBUTION_FILE
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+    """The content of dataset.json, written by pipeline.build and read by everyone else."""
+
+    complete: bool
+    created: str
+    command: list[str]
+    input: InputInfo
+    spectrogram: SpectrogramParams
+    image: ImageShape
+    snippets: dict[str, Any]  # the builder's snippet choice, for the record
+    selections: SelectionInfo
+    labels: LabelsInfo
+    split: SplitInfo
+    compression: str  # "NONE" or "GZIP", see compression_of
+    shards: dict[str, int]
+    workers: int | None  # local worker processes; None: the runner's service decided
+    counts: Counts
+    files: DatasetFiles = DatasetFiles()
+    error: str | None = None  # why an incomplete build is incomplete
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def tfrecord_compression(self) -> str:
+        """TensorFlow's compression_type argument for the shards ("GZIP" or "")."""
+        return "GZIP" if self.compression == "GZIP" else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of dataset.json, format_version first."""
+        values = dataclasses.asdict(self)
+        return {"format_version": values.pop("format_version"), **values}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> DatasetInfo:
+        """Reads a dataset.json object of this format version; files that predate the
+        "files" entry get the names they were written with."""
+        fields = {field.name for field in dataclasses.fields(cls)}
+        values = {key: value for key, value in values.items() if key in fields}
+        pieces = {
+            "input": InputInfo,
+            "image": ImageShape,
+            "selections": SelectionInfo,
+            "labels": LabelsInfo,
+            "split": SplitInfo,
+            "files": DatasetFiles,
+        }
+        typed = {key: kind(**values[key]) for key, kind in pieces.items() if key in values}
+        typed["spectrogram"] = SpectrogramParams.from_dict(values["spectrogram"])
+        typed["counts"] = Counts.from_dict(values["counts"])
+        return cls(**{**values, **typed})
+
+
+def read_dataset_info(data_dir: str) -> DatasetInfo:
     """Reads dataset.json, refusing a dataset that is incomplete or of an unknown version."""
     import tensorflow as tf  # for tf.io.gfile: local, gs:// and every TensorFlow filesystem
 
@@ -97,16 +256,22 @@ def read_dataset_info(data_dir: str) -> dict[str, Any]:
         )
     try:
         with tf.io.gfile.GFile(path) as f:
-            info = json.load(f)
+            values = json.load(f)
     except json.JSONDecodeError as error:
         raise DatasetFormatError(f"{path}: not valid JSON ({error})") from None
-    version = info.get("format_version")
+    version = values.get("format_version") if isinstance(values, dict) else None
     if version != FORMAT_VERSION:
         raise DatasetFormatError(
             f"{path}: format version {version!r} is not supported (this code reads version "
             f"{FORMAT_VERSION}); rebuild the dataset with this version of pipeline.build"
         )
-    if not info.get("complete"):
+    try:
+        info = DatasetInfo.from_dict(values)
+    except (KeyError, TypeError, ValueError) as error:
+        raise DatasetFormatError(
+            f"{path}: not a dataset.json of version {version} ({error})"
+        ) from None
+    if not info.complete:
         raise DatasetFormatError(f"{path}: the build that wrote it did not finish")
     return info
 

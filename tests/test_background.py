@@ -43,9 +43,9 @@ def test_background_is_written_only_with_the_flag_and_never_as_a_recordings_spec
     assert all(len(names) == 1 for names in species_of.values())
     background = [e for e in examples if e["species"].decode() == BACKGROUND_LABEL]
     assert background and {e["recording_id"] for e in background} <= set(species_of)
-    counts = read_dataset_info(background_dataset)["counts"]
-    assert counts["per_species"][BACKGROUND_LABEL]["examples"]["train"] == len(background)
-    assert counts["examples"]["train"] == len(examples)
+    counts = read_dataset_info(background_dataset).counts
+    assert counts.per_species[BACKGROUND_LABEL].examples["train"] == len(background)
+    assert counts.examples["train"] == len(examples)
 
 
 def test_timeline_rows_say_no_detection_where_background_wins():

@@ -19,7 +19,14 @@ import pytest
 import tensorflow as tf
 
 from pipeline.build import BuildError, main, run
-from schemas import FAILURES_FILE, SPLITS, parse_examples, read_dataset_info, read_labels
+from schemas import (
+    FAILURES_FILE,
+    SPLITS,
+    ImageShape,
+    parse_examples,
+    read_dataset_info,
+    read_labels,
+)
 from tests.audio_files import encode, tone
 from tests.conftest import build_args
 from tests.datasets import failures, read_all, split_of_recordings
@@ -33,7 +40,7 @@ def corpus_rows(corpus: str) -> list[dict[str, str]]:
 def test_examples_parse_with_the_schema(small_dataset):
     info = read_dataset_info(small_dataset)
     labels = read_labels(small_dataset)
-    assert info["image"] == {"height": 224, "width": 343}
+    assert info.image == ImageShape(height=224, width=343)
     for split, examples in read_all(small_dataset).items():
         assert examples, split
         for example in examples:
@@ -47,41 +54,39 @@ def test_examples_parse_with_the_schema(small_dataset):
 def test_split_by_recording_with_every_species_everywhere(small_dataset):
     assignment = split_of_recordings(small_dataset)  # asserts no recording is in two splits
     info = read_dataset_info(small_dataset)
-    for species, counts in info["counts"]["per_species"].items():
-        assert all(counts["recordings"][split] >= 1 for split in SPLITS), species
-    assert collections.Counter(assignment.values()) == info["counts"]["recordings"]
+    for species, counts in info.counts.per_species.items():
+        assert all(counts.recordings[split] >= 1 for split in SPLITS), species
+    assert collections.Counter(assignment.values()) == info.counts.recordings
 
 
 def test_counts_add_up(small_dataset, small_corpus):
     info = read_dataset_info(small_dataset)
-    counts = info["counts"]
+    counts = info.counts
     examples = read_all(small_dataset)
-    assert {s: len(examples[s]) for s in SPLITS} == counts["examples"]
-    for species, per in counts["per_species"].items():
+    assert {s: len(examples[s]) for s in SPLITS} == counts.examples
+    for species, per in counts.per_species.items():
         for split in SPLITS:
-            assert per["examples"][split] == sum(
+            assert per.examples[split] == sum(
                 e["species"].decode() == species for e in examples[split]
             )
     audio_files = len(list(Path(small_corpus, "audio").glob("*.mp3")))
-    assert counts["input_files"] == audio_files
-    assert sum(counts["recordings"].values()) + counts["failed_files"] == audio_files
-    assert len(failures(small_dataset)) == sum(counts["failures"].values())
+    assert counts.input_files == audio_files
+    assert sum(counts.recordings.values()) + counts.failed_files == audio_files
+    assert len(failures(small_dataset)) == sum(counts.failures.values())
 
 
 def test_song_selection_filters_calls(small_dataset, small_corpus):
     calls = {r["file-name"] for r in corpus_rows(small_corpus) if r["type"] == "call"}
     filtered = {f["file"] for f in failures(small_dataset) if f["reason"] == "filtered_type"}
     assert calls and filtered == calls
-    assert all(
-        "song" in kept for kept in read_dataset_info(small_dataset)["selections"]["kept_types"]
-    )
+    assert all("song" in kept for kept in read_dataset_info(small_dataset).selections.kept_types)
 
 
 def test_runners_agree(small_dataset, small_corpus, tmp_path, capsys):
     args = build_args(small_corpus, str(tmp_path / "mp"))
     args[args.index("in_memory")] = "multi_processing"
     info = run([*args, "--direct_num_workers", "2"])
-    assert info["workers"] == 2
+    assert info.workers == 2
     out = capsys.readouterr().out  # progress from the worker processes, through Beam's logging
     assert out.startswith("Building 15 recordings") and "\n  15 of 15 recordings," in out
     assert (
@@ -89,14 +94,14 @@ def test_runners_agree(small_dataset, small_corpus, tmp_path, capsys):
         == Path(small_dataset, "labels.txt").read_bytes()
     )
     assert split_of_recordings(str(tmp_path / "mp")) == split_of_recordings(small_dataset)
-    assert info["counts"] == read_dataset_info(small_dataset)["counts"]
+    assert info.counts == read_dataset_info(small_dataset).counts
 
 
 def test_decoder_tensorflow_io_still_builds(small_dataset, small_corpus, tmp_path):
     info = run(build_args(small_corpus, str(tmp_path / "tfio"), "--decoder", "tensorflow-io"))
-    default = read_dataset_info(small_dataset)["counts"]
-    assert info["counts"]["decoders"] == {"tensorflow-io": sum(default["recordings"].values())}
-    assert info["counts"]["recordings"] == default["recordings"]
+    default = read_dataset_info(small_dataset).counts
+    assert info.counts.decoders == {"tensorflow-io": sum(default.recordings.values())}
+    assert info.counts.recordings == default.recordings
     assert split_of_recordings(str(tmp_path / "tfio")) == split_of_recordings(small_dataset)
 
 
@@ -126,8 +131,8 @@ def test_bad_files_become_failures_and_the_job_goes_on(small_corpus, tmp_path):
     assert reasons["corrupt.mp3"] in ("undecodable", "too_short")
     assert reasons["loose.mp3"] == "unknown_species"
     assert all(f["detail"] for f in failures(str(output)))
-    assert info["complete"] and sum(info["counts"]["recordings"].values()) == 15
-    assert info["counts"]["input_files"] == 19
+    assert info.complete and sum(info.counts.recordings.values()) == 15
+    assert info.counts.input_files == 19
 
 
 def test_too_many_failures_fail_the_job_without_a_complete_dataset(small_corpus, tmp_path, capsys):
@@ -163,8 +168,8 @@ def test_master_set_layout(small_corpus, tmp_path):
     assert sorted(read_labels(str(tmp_path / "out"))) == sorted(
         {r["en"] for r in corpus_rows(small_corpus)}
     )
-    assert sum(info["counts"]["examples"].values()) == 15
-    assert info["counts"]["failures"] == {"filtered_type": 3}
+    assert sum(info.counts.examples.values()) == 15
+    assert info.counts.failures == {"filtered_type": 3}
 
 
 def test_without_ffmpeg_wav_builds_and_decoder_ffmpeg_stops_in_one_line(
@@ -179,8 +184,8 @@ def test_without_ffmpeg_wav_builds_and_decoder_ffmpeg_stops_in_one_line(
     assert main([*flags, "--output", str(tmp_path / "out")]) == 0  # formats by content, in-process
     failures = (tmp_path / "out" / FAILURES_FILE).read_text()
     assert "field.wav" not in failures and "wav named.mp3" not in failures
-    info = json.loads((tmp_path / "out/dataset.json").read_text())
-    assert set(info["counts"]["decoders"]) == {"soundfile"}
+    info = read_dataset_info(str(tmp_path / "out"))
+    assert set(info.counts.decoders) == {"soundfile"}
     capsys.readouterr()
     assert main([*flags, "--output", str(tmp_path / "out2"), "--decoder", "ffmpeg"]) == 1
     message = capsys.readouterr().err.strip()
@@ -196,11 +201,11 @@ def test_index_has_one_row_per_example_naming_its_shard(small_dataset):
     info = read_dataset_info(small_dataset)
     per = collections.Counter((r["split"], r["species"]) for r in rows)
     assert per == collections.Counter({
-        (split, species): counts["examples"][split]
-        for species, counts in info["counts"]["per_species"].items() for split in SPLITS
-        if counts["examples"][split]
+        (split, species): counts.examples[split]
+        for species, counts in info.counts.per_species.items() for split in SPLITS
+        if counts.examples[split]
     })  # fmt: skip
-    height, width = info["image"]["height"], info["image"]["width"]
+    height, width = info.image.height, info.image.width
     for shard in {r["shard"] for r in rows}:
         records = tf.data.TFRecordDataset(f"{small_dataset}/{shard}").batch(64)
         in_shard = {

@@ -17,8 +17,8 @@ def _pixels(rows: int, columns: int) -> tuple[int, int]:
 
 def _columns(data_dir: str, species: list[str], split: str, per_species: int) -> int:
     """Columns of the grid: per_species, or fewer when no species has that many examples."""
-    counts = read_dataset_info(data_dir)["counts"]["per_species"]
-    return min(per_species, max(counts[name]["examples"][split] for name in species))
+    counts = read_dataset_info(data_dir).counts.per_species
+    return min(per_species, max(counts[name].examples[split] for name in species))
 
 
 def test_write_preview_draws_one_row_per_species(small_dataset, tmp_path):

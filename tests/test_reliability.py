@@ -111,7 +111,7 @@ def test_each_odd_file_gets_what_a_user_expects(odd_corpus, odd_dataset):
             assert failed[name]["reason"] in reason.split("|") and failed[name]["detail"], name
     assert set(failed) | with_examples == set(expected)
     assert not set(failed) & with_examples
-    assert info["counts"]["recovered_with_ffmpeg"] >= 1
+    assert info.counts.recovered_with_ffmpeg >= 1
 
 
 def test_long_recording_gives_at_most_one_snippet_per_three_seconds(odd_dataset):

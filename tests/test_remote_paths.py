@@ -26,7 +26,7 @@ def test_build_reads_and_writes_through_beam_filesystems(small_corpus, tmp_path,
         "--num-shards", "8", "--compression", "gzip",
         "--direct_running_mode", "in_memory",
     ])  # fmt: skip
-    assert info["complete"] and sum(info["counts"]["examples"].values()) == 15
+    assert info.complete and sum(info.counts.examples.values()) == 15
     local = str(tmp_path / "out/dataset")
     assert sum(len(examples) for examples in read_all(local).values()) == 15
     assert {f["reason"] for f in failures(local)} == {"filtered_type"}

@@ -1,12 +1,12 @@
 """The export layout: model.keras, a SavedModel and TFLite that predict alike, labels, metadata."""
 
-import json
-
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from schemas import SPLITS, ImageShape
+from tests.datasets import write_info
 from tests.test_trainer_model import calibrate_batchnorm
 from trainer import TrainerError
 from trainer.export import export_model, load_exported_model
@@ -19,9 +19,7 @@ HEIGHT, WIDTH, SPECIES = 16, 40, ["a", "b", "c"]
 def exported(tmp_path_factory):
     """An untrained model (with sensible BatchNorm statistics) exported with TFLite."""
     data_dir = tmp_path_factory.mktemp("data")
-    (data_dir / "labels.txt").write_text("a\nb\nc\n")
-    info = {"format_version": 1, "complete": True, "image": {"height": HEIGHT, "width": WIDTH}}
-    (data_dir / "dataset.json").write_text(json.dumps(info))
+    write_info(data_dir, SPECIES, {s: [1, 1, 1] for s in SPLITS}, height=HEIGHT, width=WIDTH)
     rng = np.random.default_rng(0)
     keras.utils.set_random_seed(0)
     model = build_model(HEIGHT, WIDTH, len(SPECIES), image_size=75, seed=0)
@@ -69,7 +67,7 @@ def test_load_exported_model_takes_a_job_dir_or_its_export_dir(exported):
     job_dir, _, spectrograms, expected = exported
     for path in (job_dir, job_dir / "export"):
         model, labels, info = load_exported_model(str(path))
-        assert labels == SPECIES and info["image"] == {"height": HEIGHT, "width": WIDTH}
+        assert labels == SPECIES and info.image == ImageShape(HEIGHT, WIDTH)
         np.testing.assert_allclose(model.predict(spectrograms, verbose=0), expected, atol=1e-6)
     with pytest.raises(TrainerError, match="no exported model"):
         load_exported_model(str(job_dir / "checkpoints"))

@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 import schemas
+from tests.datasets import write_info
 from trainer import inputs, task
 
 HEIGHT, WIDTH = 16, 24
@@ -53,23 +54,7 @@ def write_dataset(
                         source_file=f"{label}/{index // 2}.mp3",
                     )
                     writer.write(example.SerializeToString())
-    (path / "labels.txt").write_text("".join(f"{name}\n" for name in labels))
-    info = {
-        "format_version": schemas.FORMAT_VERSION,
-        "complete": True,
-        "spectrogram": schemas.SpectrogramParams(frequency_rows=HEIGHT).to_dict(),
-        "image": {"height": HEIGHT, "width": WIDTH},
-        "compression": compression,
-        "labels": {"file": "labels.txt", "count": len(labels), "order": "as written"},
-        "counts": {
-            "examples": {split: sum(counts) for split, counts in per_species.items()},
-            "per_species": {
-                name: {"examples": {split: per_species[split][i] for split in per_species}}
-                for i, name in enumerate(SPECIES)
-            },
-        },
-    }
-    (path / "dataset.json").write_text(json.dumps(info))
+    write_info(path, labels, per_species, height=HEIGHT, width=WIDTH, compression=compression)
     return str(path)
 
 

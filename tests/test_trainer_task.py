@@ -176,7 +176,7 @@ def test_metrics_json_holds_every_metric_and_agrees_with_the_predictions(job):
         set(value) == {"precision", "recall", "support", "average_precision"}
         for value in metrics["per_species"].values()
     )
-    assert metrics["examples"] == info["counts"]["examples"]["test"]
+    assert metrics["examples"] == info.counts.examples["test"]
     assert (job["dir"] / "confusion-test.png").read_bytes().startswith(b"\x89PNG")
 
 
@@ -185,7 +185,7 @@ def test_evaluate_command_writes_the_metrics_of_a_split(job, capsys):
     assert "validation: top-1" in capsys.readouterr().out
     metrics = json.loads((job["dir"] / "metrics-validation.json").read_text())
     info = schemas.read_dataset_info(job["data_dir"])
-    assert metrics["examples"] == info["counts"]["examples"]["validation"]
+    assert metrics["examples"] == info.counts.examples["validation"]
     assert (job["dir"] / "confusion-validation.png").is_file()
 
 

@@ -8,7 +8,6 @@ labels.txt and dataset.json copied from the dataset; model.tflite (float16) on r
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import keras
 import tensorflow as tf
@@ -48,7 +47,7 @@ def export_model(model: keras.Model, job_dir: str, data_dir: str, *, tflite: boo
     return export_dir
 
 
-def load_exported_model(path: str) -> tuple[keras.Model, list[str], dict[str, Any]]:
+def load_exported_model(path: str) -> tuple[keras.Model, list[str], schemas.DatasetInfo]:
     """Loads (model, species labels, dataset info) from a job dir or its export dir.
 
     The model takes uint8 spectrograms (batch, height, width) and returns probabilities

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -19,24 +18,24 @@ PARSE_BATCH = 64  # records parsed together in training, before balancing and th
 LABEL_OUT_OF_RANGE = "a record has a label index beyond the lines of labels.txt"
 
 
-def read_metadata(data_dir: str) -> tuple[dict[str, Any], list[str]]:
+def read_metadata(data_dir: str) -> tuple[schemas.DatasetInfo, list[str]]:
     """Reads dataset.json and labels.txt, refusing an unknown format or disagreeing labels."""
     info = schemas.read_dataset_info(data_dir)
     labels = schemas.read_labels(data_dir)
-    if len(labels) != info["labels"]["count"]:
+    if len(labels) != info.labels.count:
         raise DatasetFormatError(
             f"{data_dir}: labels.txt has {len(labels)} species but dataset.json says "
-            f"{info['labels']['count']}"
+            f"{info.labels.count}"
         )
     return info, labels
 
 
-def split_size(info: dict[str, Any], split: str) -> int:
+def split_size(info: schemas.DatasetInfo, split: str) -> int:
     """Number of examples of a split, from dataset.json."""
-    return info["counts"]["examples"][split]
+    return info.counts.examples[split]
 
 
-def steps_per_epoch(info: dict[str, Any], batch_size: int) -> int:
+def steps_per_epoch(info: schemas.DatasetInfo, batch_size: int) -> int:
     """Batches in one pass over the training split."""
     return math.ceil(split_size(info, "train") / batch_size)
 
@@ -44,7 +43,7 @@ def steps_per_epoch(info: dict[str, Any], batch_size: int) -> int:
 def _examples(
     data_dir: str,
     split: str,
-    info: dict[str, Any],
+    info: schemas.DatasetInfo,
     n_classes: int,
     *,
     training: bool,
@@ -58,8 +57,7 @@ def _examples(
     files = sorted(tf.io.gfile.glob(schemas.shard_pattern(data_dir, split)))
     if not files:
         raise DatasetFormatError(f"{data_dir}: no {split} shards")
-    compression = "GZIP" if info["compression"] == "GZIP" else None
-    height, width = info["image"]["height"], info["image"]["width"]
+    height, width = info.image.height, info.image.width
 
     def parse(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         features = schemas.parse_examples(serialized, height, width)
@@ -75,7 +73,7 @@ def _examples(
         dataset = dataset.shuffle(len(files), seed=seed)
 
     def records(file: tf.Tensor) -> tf.data.Dataset:
-        return tf.data.TFRecordDataset(file, compression_type=compression)
+        return tf.data.TFRecordDataset(file, compression_type=info.tfrecord_compression)
 
     dataset = dataset.interleave(records, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
     if batch:
@@ -85,7 +83,7 @@ def _examples(
 
 def train_dataset(
     data_dir: str,
-    info: dict[str, Any],
+    info: schemas.DatasetInfo,
     labels: list[str],
     batch_size: int,
     *,
@@ -111,11 +109,8 @@ def train_dataset(
     if cache:
         dataset = dataset.cache()
     if balance:
-        per_species = info["counts"]["per_species"]
         present = [
-            index
-            for index, name in enumerate(labels)
-            if per_species.get(name, {}).get("examples", {}).get("train", 0)
+            index for index, name in enumerate(labels) if info.counts.split_examples("train", name)
         ]
         buffer = max(16, SHUFFLE_BUFFER // len(present))
 
@@ -167,7 +162,7 @@ def _spectrogram_and_label(features: dict[str, tf.Tensor]) -> tuple[tf.Tensor, t
 def eval_dataset(
     data_dir: str,
     split: str,
-    info: dict[str, Any],
+    info: schemas.DatasetInfo,
     labels: list[str],
     batch_size: int,
     *,

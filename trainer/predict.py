@@ -73,7 +73,7 @@ class Classifier:
 
     def __init__(self, model_path: str, batch_size: int = 32) -> None:
         self.model, self.labels, info = load_exported_model(model_path)
-        self.params = SpectrogramParams.from_dict(info["spectrogram"])
+        self.params = info.spectrogram
         self.batch_size = batch_size
         shape = (self.params.frequency_rows, self.params.frames)
         if tuple(self.model.input_shape[1:]) != shape:

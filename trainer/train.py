@@ -57,7 +57,7 @@ def train(
     weights = resolve_weights(args.weights)  # first: an offline machine leaves no job dir behind
     _prepare_job_dir(args)
     use_mixed_precision = _log_devices() and args.mixed_precision
-    height, width = info["image"]["height"], info["image"]["width"]
+    height, width = info.image.height, info.image.width
 
     def new_model(weights: str | None, mixed_precision: bool) -> keras.Model:
         return build_model(
@@ -229,7 +229,7 @@ def _history(job_dir: str) -> list[dict[str, str]]:
 
 def _summary(
     args: TrainOptions,
-    info: dict[str, Any],
+    info: schemas.DatasetInfo,
     labels: list[str],
     export_dir: str,
     metrics: dict[str, Any],
@@ -237,7 +237,7 @@ def _summary(
     """One screen about the finished run."""
     history = _history(args.job_dir)
     best = read_json(os.path.join(args.job_dir, CHECKPOINT_DIR, BEST_STATE))
-    counts = ", ".join(f"{split} {info['counts']['examples'][split]}" for split in schemas.SPLITS)
+    counts = ", ".join(f"{split} {info.counts.examples[split]}" for split in schemas.SPLITS)
     lines = [
         f"Training finished in {args.job_dir}",
         f"  data:        {args.data_dir}: {len(labels)} species; examples {counts}",
