@@ -34,21 +34,25 @@ def _duration(seconds: float) -> str:
 
 
 class Progress(logging.Filter):
-    """Counts finished recordings from log records and prints at most one line every `every`
-    seconds: recordings done of total, audio hours (estimated from file sizes), rate, time left.
+    """Counts finished recordings (or other units: predict's files) and prints at most one line
+    every `every` seconds: done of total, audio hours (estimated from file sizes, when given),
+    rate, time left.
 
-    As a filter on the worker-log logger it also drops the workers' other records below ERROR.
+    As a filter on the worker-log logger it counts the build's recordings from log records and
+    drops the workers' other records below ERROR.
     """
 
     def __init__(
         self,
         total: int,
-        audio_seconds: float,
+        audio_seconds: float | None,
         every: float = 5.0,
         say: Callable = _print_now,
+        unit: str = "recordings",
     ) -> None:
         super().__init__()
         self._total, self._audio, self._every, self._say = total, audio_seconds, every, say
+        self._unit = unit
         self._done = 0
         self._first = self._last = 0.0
 
@@ -72,9 +76,11 @@ class Progress(logging.Filter):
         fraction = self._done / max(1, self._total)
         rate = (self._done - 1) / elapsed if elapsed > 0 else 0.0
         left = f"about {_duration((self._total - self._done) / rate)} left" if rate else ""
+        audio = self._audio
         return (
-            f"  {self._done:,} of {self._total:,} recordings, {_duration(fraction * self._audio)} "
-            f"of {_duration(self._audio)} of audio, {rate * 60:.1f} recordings/min"
+            f"  {self._done:,} of {self._total:,} {self._unit}, "
+            + (f"{_duration(fraction * audio)} of {_duration(audio)} of audio, " if audio else "")
+            + f"{rate * 60:.1f} {self._unit}/min"
             + (f", {left}" if left and self._done < self._total else "")
         )
 

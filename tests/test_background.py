@@ -13,7 +13,9 @@ from schemas import BACKGROUND_LABEL, SpectrogramParams, read_dataset_info, read
 from tests.audio_files import encode, tone
 from tests.conftest import build_args
 from tests.datasets import read_split
-from trainer.predict import FilePrediction, main, result_rows
+from trainer.predict import main
+from trainer.prediction.reading import FilePrediction
+from trainer.prediction.rows import result_rows
 
 pytestmark = pytest.mark.slow
 

@@ -15,21 +15,19 @@ import pytest
 from pipeline.audio import load_audio
 from pipeline.spectrogram import snippet_spectrograms
 from schemas import SpectrogramParams, read_labels
+from tests.audio_files import encode, tone
 from tests.prefix_filesystem import PREFIX, PrefixFileSystem
-from trainer.predict import (
-    RAVEN_COLUMNS,
-    Classifier,
+from trainer.predict import main, parse_args
+from trainer.prediction.classifier import Classifier
+from trainer.prediction.reading import (
     FilePrediction,
-    ResultWriter,
-    columns,
     load_windows,
-    main,
-    parse_args,
     predict_files,
     resolve_inputs,
-    result_rows,
     window_starts,
 )
+from trainer.prediction.rows import columns, result_rows
+from trainer.prediction.writers import RAVEN_COLUMNS, result_writer
 
 pytestmark = pytest.mark.slow
 TOP_K = 3
@@ -154,9 +152,9 @@ def test_folder_of_good_and_bad_files(job_dir, small_corpus, training_records, t
 
 
 def test_usage_errors(job_dir, small_corpus, tmp_path, capsys):
-    assert main(["--model", job_dir, str(tmp_path / "missing.mp3")]) == 2
-    assert main(["--model", job_dir, str(tmp_path)]) == 2  # a folder without audio
-    assert main(["--model", str(tmp_path), f"{small_corpus}/audio"]) == 2  # no exported model
+    assert main(["--model", job_dir, str(tmp_path / "missing.mp3")]) == 1
+    assert main(["--model", job_dir, str(tmp_path)]) == 1  # a folder without audio
+    assert main(["--model", str(tmp_path), f"{small_corpus}/audio"]) == 1  # no exported model
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(errors) == 3
     for flags in (
@@ -186,7 +184,7 @@ def test_json_and_raven_outputs_are_appended_per_file(classifier, small_corpus, 
 
     json_path = tmp_path / "results.json"
     with open(json_path, "w", encoding="utf-8") as stream:
-        writer = ResultWriter(stream, "json", TOP_K, classifier.params)
+        writer = result_writer(stream, "json", TOP_K, classifier.params)
         writer.write(rows[0])
         assert len(json_path.read_text().splitlines()) == len(rows[0])  # flushed as files finish
         writer.write(rows[1])
@@ -198,7 +196,7 @@ def test_json_and_raven_outputs_are_appended_per_file(classifier, small_corpus, 
 
     raven_path = tmp_path / "results.selections.txt"
     with open(raven_path, "w", newline="", encoding="utf-8") as stream:
-        writer = ResultWriter(stream, "raven", TOP_K, classifier.params)
+        writer = result_writer(stream, "raven", TOP_K, classifier.params)
         writer.write(rows[0])
         assert len(raven_path.read_text().splitlines()) == 1 + len(rows[0])
         writer.write(rows[1])
@@ -227,12 +225,13 @@ def test_agrees_with_trainer_evaluation_of_training_snippets(
     np.testing.assert_array_equal(
         snippet_spectrograms(samples, starts, params), record["spectrogram"]
     )
-    probabilities = classifier.classify_windows(samples, starts)
+    probabilities = classifier.probabilities(snippet_spectrograms(samples, starts, params))
     np.testing.assert_allclose(probabilities, record["probabilities"], atol=1e-5)
 
     (prediction,) = predict_files([path], classifier)  # predict's own windows, same code path
+    windows = snippet_spectrograms(samples, prediction.starts, params)
     np.testing.assert_allclose(
-        prediction.probabilities, classifier.classify_windows(samples, prediction.starts), atol=1e-6
+        prediction.probabilities, classifier.probabilities(windows), atol=1e-6
     )
 
 
@@ -354,3 +353,25 @@ def test_reads_recordings_through_beam_filesystems(classifier, small_corpus, tmp
     ):
         assert not far.error and far.starts == near.starts
         np.testing.assert_allclose(far.probabilities, near.probabilities, atol=1e-6)
+
+
+def test_a_recording_shorter_than_a_window_is_flagged(job_dir, tmp_path, capsys):
+    short = tmp_path / "short.wav"
+    encode(short, tone(1.5, 22050), 22050)
+    output = tmp_path / "short.csv"
+    assert main(["--model", job_dir, str(short), "--timeline", "--output", str(output)]) == 0
+    assert "shorter than one window (1.50 s of 4 s)" in capsys.readouterr().out
+    _, rows = read_csv(output)
+    assert [row["kind"] for row in rows] == ["file", "window"]
+    assert all(
+        row["note"] == "shorter than one window (1.50 s of 4 s), zero-padded" for row in rows
+    )
+
+
+def test_only_short_recordings_get_a_note():
+    params, scores = SpectrogramParams(), np.ones((1, 2), np.float32)
+    rows = [
+        result_rows(FilePrediction("a.mp3", length, [0], probabilities=scores), ["A", "B"], params)
+        for length in (params.snippet_samples - 1, params.snippet_samples, 10 * params.sample_rate)
+    ]
+    assert [file_rows[0]["note"] is None for file_rows in rows] == [False, True, True]

@@ -125,12 +125,12 @@ def test_workers_never_import_tensorflow(tmp_path):
 
 
 def test_predict_streams_a_long_recording_as_it_holds_a_short_one(tmp_path, monkeypatch):
-    import trainer.predict
+    from trainer.prediction import reading
 
     path = str(_bouts_mp3(tmp_path / "a.mp3", 20.0))
-    held = trainer.predict.load_windows(path, PARAMS, 0.5)
-    monkeypatch.setattr(trainer.predict, "KEEP_SECONDS", 0.0)
-    streamed = trainer.predict.load_windows(path, PARAMS, 0.5)
+    held = reading.load_windows(path, PARAMS, 0.5)
+    monkeypatch.setattr(reading, "KEEP_SECONDS", 0.0)
+    streamed = reading.load_windows(path, PARAMS, 0.5)
     assert (streamed.length, streamed.starts) == (held.length, held.starts)
     assert len(held.starts) >= 8
     np.testing.assert_array_equal(np.stack(list(streamed.images)), np.stack(list(held.images)))
