@@ -5,9 +5,12 @@ from __future__ import annotations
 import collections
 import csv
 import json
+import os
 import pathlib
 import shutil
+import signal
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -375,3 +378,20 @@ def test_only_short_recordings_get_a_note():
         for length in (params.snippet_samples - 1, params.snippet_samples, 10 * params.sample_rate)
     ]
     assert [file_rows[0]["note"] is None for file_rows in rows] == [False, True, True]
+
+
+def test_ctrl_c_stops_predict_in_one_line(job_dir, small_corpus, tmp_path):
+    for copy in range(20):  # many files: far more than run before the Ctrl-C
+        for path in corpus_files(small_corpus):
+            shutil.copy(path, tmp_path / f"{copy}-{pathlib.Path(path).name}")
+    predict = subprocess.Popen(
+        [sys.executable, "-m", "trainer.predict", "--model", job_dir, str(tmp_path),
+         "--workers", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    assert predict.stdout.readline()  # the first file's result: the model is running
+    os.killpg(predict.pid, signal.SIGINT)  # as Ctrl-C in a terminal
+    _, err = predict.communicate(timeout=60)
+    assert predict.returncode == 130
+    assert err.splitlines()[-1] == "interrupted: prediction stopped; rows written so far stay"
+    assert "Traceback" not in err
