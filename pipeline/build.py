@@ -416,12 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry: the exit status of pipeline.cli (1 when the build fails, 130 when
     interrupted)."""
     cli.quiet_start()
-
-    def build() -> None:
-        run(argv)
-
     errors = (BuildError, CatalogError, MissingToolError)
-    return cli.run(build, errors, "the build stopped before its job started")
+    return cli.run(lambda: run(argv), errors, "the build stopped before its job started")
 
 
 if __name__ == "__main__":

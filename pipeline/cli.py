@@ -48,15 +48,16 @@ def one_line(error: BaseException) -> str:
 
 
 def run(
-    command: Callable[[], int | None],
+    command: Callable[[], object],
     errors: tuple[type[BaseException], ...],
     interrupted: str,
 ) -> int:
-    """Runs a command and returns its exit status: the command's own (None: 0), 1 with
-    `error: ...` on stderr for one of `errors`, 130 with `interrupted: ...` on Ctrl-C (the
-    KeyboardInterrupt's own message, else `interrupted`)."""
+    """Runs a command and returns its exit status: the command's own when it returns an int
+    (else 0), 1 with `error: ...` on stderr for one of `errors`, 130 with `interrupted: ...` on
+    Ctrl-C (the KeyboardInterrupt's own message, else `interrupted`)."""
     try:
-        return command() or DONE
+        status = command()
+        return status if isinstance(status, int) else DONE
     except errors as error:
         print(f"error: {one_line(error)}", file=sys.stderr)
         return FAILED

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import importlib
+import os
+import signal
+import subprocess
+import sys
 
 import pytest
 
 from pipeline import cli
 
-COMMANDS = ["pipeline.build", "pipeline.preview"]
+COMMANDS = [
+    "pipeline.build",
+    "pipeline.preview",
+    "trainer.task",
+    "trainer.evaluate",
+    "trainer.predict",
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -19,12 +29,25 @@ def test_a_usage_error_exits_with_status_2(command, capsys):
     assert "usage:" in capsys.readouterr().err
 
 
-def test_a_build_of_a_missing_folder_fails_in_one_line(tmp_path, capsys):
-    from pipeline.build import main
-
-    status = main(["--input", str(tmp_path / "missing"), "--output", str(tmp_path / "out")])
+@pytest.mark.parametrize(
+    ("command", "flags"),
+    [
+        ("pipeline.build", ["--input", "{missing}", "--output", "{tmp}/out"]),
+        ("pipeline.preview", ["{missing}"]),
+        (
+            "trainer.task",
+            ["--data-dir", "{missing}", "--job-dir", "{tmp}/job", "--weights", "none"],
+        ),
+        ("trainer.evaluate", ["--job-dir", "{missing}"]),
+        ("trainer.predict", ["--model", "{missing}", "{missing}/a.wav"]),
+    ],
+)
+def test_a_missing_input_fails_in_one_line_with_status_1(command, flags, tmp_path, capsys):
+    argv = [flag.format(missing=tmp_path / "missing", tmp=tmp_path) for flag in flags]
+    status = importlib.import_module(command).main(argv)
     err = capsys.readouterr().err
-    assert status == cli.FAILED and err.startswith("error: ") and err.count("\n") == 1, err
+    assert status == cli.FAILED
+    assert err.startswith(f"error: {tmp_path}/missing") and err.count("\n") == 1, err
 
 
 def test_ctrl_c_is_one_line_and_status_130(capsys):
@@ -33,3 +56,22 @@ def test_ctrl_c_is_one_line_and_status_130(capsys):
 
     assert cli.run(stopped, (ValueError,), "the command stopped") == cli.INTERRUPTED
     assert capsys.readouterr().err == "interrupted: the command stopped\n"
+
+
+def test_ctrl_c_stops_training_in_one_line(tmp_path):
+    from tests.test_trainer_inputs import BALANCED, write_dataset
+    from trainer.task import INTERRUPTED
+
+    data_dir = write_dataset(tmp_path / "data", BALANCED)
+    task = subprocess.Popen(
+        [sys.executable, "-m", "trainer.task", "--data-dir", data_dir, "--job-dir",
+         str(tmp_path / "job"), "--weights", "none", "--image-size", "75", "--head-epochs", "50",
+         "--base-epochs", "0", "--batch-size", "4"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    while not task.stderr.readline().startswith("phase 1"):  # training has begun
+        assert task.poll() is None
+    os.killpg(task.pid, signal.SIGINT)  # as Ctrl-C in a terminal
+    _, err = task.communicate(timeout=60)
+    assert task.returncode == cli.INTERRUPTED
+    assert err == f"interrupted: {INTERRUPTED}\n"

@@ -16,7 +16,8 @@ import tensorflow as tf
 from matplotlib.figure import Figure
 
 import schemas
-from trainer import TrainerError, cli, inputs
+from pipeline import cli
+from trainer import TrainerError, inputs
 from trainer.export import load_exported_model
 from trainer.metrics import split_metrics
 
@@ -129,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--batch-size", type=int, default=32, help="examples per batch")
     args = parser.parse_args(argv)
-    return cli.run(lambda: run_evaluation(args))
+    cli.quiet_start("trainer")
+    errors = (TrainerError, schemas.DatasetFormatError)
+    return cli.run(lambda: run_evaluation(args), errors, "the evaluation stopped")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ labels.txt and dataset.json copied from the dataset; model.tflite (float16) on r
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 
 import keras
@@ -35,7 +37,8 @@ def export_model(model: keras.Model, job_dir: str, data_dir: str, *, tflite: boo
         lambda spectrogram: {"probabilities": model(spectrogram, training=False)},
         input_signature=[tf.TensorSpec((None, *model.input.shape[1:]), tf.uint8, "spectrogram")],
     )
-    archive.write_out(saved_model_dir, verbose=False)
+    with contextlib.redirect_stdout(io.StringIO()):  # Keras 3.6 prints the endpoints regardless
+        archive.write_out(saved_model_dir, verbose=False)
     for name in (schemas.LABELS_FILE, schemas.DATASET_INFO_FILE):
         tf.io.gfile.copy(os.path.join(data_dir, name), os.path.join(export_dir, name), True)
     if tflite:

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import argparse
 
-from trainer import cli, model, train
+from pipeline import cli
+from schemas import DatasetFormatError
+from trainer import TrainerError, model, train
 from trainer.options import PRESETS, TrainOptions
 
 DEFAULT_DATA_DIR = TrainOptions.data_dir
 DEFAULT_JOB_DIR = TrainOptions.job_dir
+INTERRUPTED = "training stopped; the same command with --resume continues from the last backup"
 
 
 def _image_size(value: str) -> int:
@@ -214,7 +217,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of python -m trainer.task; returns the exit status."""
     args = parse_args(argv)
-    return cli.run(lambda: train.train(args))
+    cli.quiet_start("trainer")
+    errors = (TrainerError, DatasetFormatError)
+    return cli.run(lambda: train.train(args), errors, INTERRUPTED)
 
 
 if __name__ == "__main__":
