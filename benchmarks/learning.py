@@ -47,7 +47,10 @@ def build(data: pathlib.Path, output: pathlib.Path, seed: int, flags: list[str])
 
 def train(data_dir: pathlib.Path, job_dir: pathlib.Path, flags: list[str]) -> dict:
     """Test metrics of one training run, with its wall and CPU time."""
-    metrics_file = job_dir / "metrics-test.json"
+    from trainer.job_dir import BEST_STATE, JobDir
+
+    job = JobDir(str(job_dir))
+    metrics_file = pathlib.Path(job.metrics("test"))
     if not metrics_file.exists():
         start, cpu = time.perf_counter(), os.times()
         command = [sys.executable, "-m", "trainer.task", "--preset", "scratch-cpu",
@@ -62,7 +65,7 @@ def train(data_dir: pathlib.Path, job_dir: pathlib.Path, flags: list[str]) -> di
         }  # fmt: skip
         (job_dir / "timing.json").write_text(json.dumps(timing))
     metrics = json.loads(metrics_file.read_text())
-    best = json.loads((job_dir / "checkpoints" / "best.json").read_text())
+    best = json.loads(pathlib.Path(job.checkpoint(BEST_STATE)).read_text())
     result = {key: metrics[key] for key in METRICS}
     result.update(json.loads((job_dir / "timing.json").read_text()), best_epoch=best["epoch"] + 1)
     if "with_background" in metrics:

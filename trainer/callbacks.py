@@ -10,12 +10,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from trainer.job_dir import BACKUP_STATE, BACKUP_WEIGHTS
 from trainer.metrics import split_metrics
-
-BEST_WEIGHTS = "best.weights.h5"
-BEST_STATE = "best.json"
-BACKUP_WEIGHTS = "backup.weights.h5"
-BACKUP_STATE = "backup.json"
 
 
 def read_json(path: str) -> Any:
@@ -63,17 +59,15 @@ class Validation(keras.callbacks.Callback):
 
 
 class BestEpoch(keras.callbacks.Callback):
-    """Keeps the weights of the best validation epoch so far, with best.json saying which.
+    """Keeps the weights of the best validation epoch so far, with a JSON state saying which.
 
     by "recording_accuracy": highest val_recording_accuracy, ties broken by lower val_loss;
     by "loss": lowest val_loss. A resumed run continues from the best.json already there.
     """
 
-    def __init__(self, directory: str, by: str):
+    def __init__(self, weights: str, state: str, by: str):
         super().__init__()
-        self.weights = os.path.join(directory, BEST_WEIGHTS)
-        self.state = os.path.join(directory, BEST_STATE)
-        self.by = by
+        self.weights, self.state, self.by = weights, state, by
 
     def _score(self, logs: dict[str, Any]) -> tuple[float, ...]:
         if self.by == "loss":

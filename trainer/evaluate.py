@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from typing import Any
 
 import keras
@@ -19,9 +18,8 @@ import schemas
 from pipeline import cli
 from trainer import TrainerError, inputs
 from trainer.export import load_exported_model
+from trainer.job_dir import JobDir
 from trainer.metrics import split_metrics
-
-RUN_FILE = "run.json"
 
 
 def evaluate(
@@ -51,12 +49,12 @@ def evaluate(
         ),
     }
     species = labels[:-1] if "with_background" in metrics else labels
-    with tf.io.gfile.GFile(os.path.join(job_dir, f"metrics-{split}.json"), "w") as f:
+    with tf.io.gfile.GFile(JobDir(job_dir).metrics(split), "w") as f:
         json.dump(metrics, f, indent=2)
     plot_confusion_matrix(
         np.array(metrics["confusion_matrix"]),
         species,
-        os.path.join(job_dir, f"confusion-{split}.png"),
+        JobDir(job_dir).confusion(split),
         title=f"{split} split, {metrics['examples']} snippets",
     )
     return metrics
@@ -100,7 +98,7 @@ def run_evaluation(args: argparse.Namespace) -> dict[str, Any]:
 
 def _trained_on(job_dir: str) -> str:
     """The data dir of the run in job_dir."""
-    path = os.path.join(job_dir, RUN_FILE)
+    path = JobDir(job_dir).run
     if not tf.io.gfile.exists(path):
         raise TrainerError(f"{path}: not found; pass --data-dir")
     with tf.io.gfile.GFile(path) as f:

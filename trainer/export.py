@@ -17,8 +17,8 @@ import tensorflow as tf
 import schemas
 import trainer.layers  # noqa: F401  (registers the custom layers that model.keras refers to)
 from trainer import TrainerError
+from trainer.job_dir import EXPORT_DIR, JobDir
 
-EXPORT_DIR = "export"
 KERAS_FILE = "model.keras"
 SAVED_MODEL_DIR = "saved_model"
 TFLITE_FILE = "model.tflite"
@@ -26,7 +26,7 @@ TFLITE_FILE = "model.tflite"
 
 def export_model(model: keras.Model, job_dir: str, data_dir: str, *, tflite: bool = False) -> str:
     """Writes the export layout for `model`, trained on `data_dir`; returns the export dir."""
-    export_dir = os.path.join(job_dir, EXPORT_DIR)
+    export_dir = JobDir(job_dir).export
     tf.io.gfile.makedirs(export_dir)
     model.save(os.path.join(export_dir, KERAS_FILE))
     saved_model_dir = os.path.join(export_dir, SAVED_MODEL_DIR)
@@ -56,7 +56,7 @@ def load_exported_model(path: str) -> tuple[keras.Model, list[str], schemas.Data
     The model takes uint8 spectrograms (batch, height, width) and returns probabilities
     (batch, len(labels)); the dataset info holds the spectrogram parameters it was trained on.
     """
-    export_dir = os.path.join(path, EXPORT_DIR)
+    export_dir = JobDir(path).export
     if not tf.io.gfile.exists(os.path.join(export_dir, KERAS_FILE)):
         export_dir = path
     keras_file = os.path.join(export_dir, KERAS_FILE)

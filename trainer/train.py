@@ -15,25 +15,18 @@ import schemas
 from schemas import DatasetFormatError
 from trainer import TrainerError, inputs
 from trainer.callbacks import (
-    BEST_STATE,
-    BEST_WEIGHTS,
     Backup,
     BestEpoch,
     Validation,
     read_json,
     write_json,
 )
-from trainer.evaluate import RUN_FILE, evaluate, summarize
+from trainer.evaluate import evaluate, summarize
 from trainer.export import export_model
+from trainer.job_dir import BEST_STATE, BEST_WEIGHTS, LAST_WEIGHTS, RUN_FILE, JobDir
 from trainer.model import Augmentation, build_model, resolve_weights, set_phase
 from trainer.options import TrainOptions
 
-STATE_FILE = "state.json"  # {"phases_done": n}: which phases finished
-HISTORY_FILE = "history.csv"
-LOG_DIR = "logs"
-CHECKPOINT_DIR = "checkpoints"
-BACKUP_DIR = "backup"
-LAST_WEIGHTS = "last.weights.h5"
 SPECTROGRAMS_LOGGED = 6
 
 logger = logging.getLogger(__name__)
@@ -55,7 +48,8 @@ def train(
         if not inputs.split_size(info, split):
             raise DatasetFormatError(f"{args.data_dir}: the {split} split has no examples")
     weights = resolve_weights(args.weights)  # first: an offline machine leaves no job dir behind
-    _prepare_job_dir(args)
+    job = JobDir(args.job_dir)
+    _prepare_job_dir(args, job)
     use_mixed_precision = _log_devices() and args.mixed_precision
     height, width = info.image.height, info.image.width
 
@@ -94,17 +88,17 @@ def train(
     )
     first_epoch = 0
     with inputs.data_errors(args.data_dir):
-        _log_spectrograms(os.path.join(args.job_dir, LOG_DIR), validation_data, labels)
+        _log_spectrograms(job.logs, validation_data, labels)
         for phase, epochs, learning_rate in phases:
-            if epochs and phase > _phases_done(args.job_dir):
-                earlier = _phase_weights(args.job_dir, phase - 1)
+            if epochs and phase > _phases_done(job):
+                earlier = job.phase_weights(phase - 1)
                 resume_from = tf.io.gfile.exists(earlier) and phase == 2
                 model = new_model(None if resume_from else weights, use_mixed_precision)
                 if resume_from:
                     model.load_weights(earlier)
                 set_phase(model, phase, args.unfreeze_from)
                 _compile(model, args, learning_rate)
-                backup_dir = os.path.join(args.job_dir, f"{BACKUP_DIR}-phase{phase}")
+                backup_dir = job.backup(phase)
                 resumed_at = Backup.restore(model, backup_dir)
                 logger.info("phase %d: %s", phase, "head only" if phase == 1 else "base and head")
                 model.fit(
@@ -115,23 +109,23 @@ def train(
                     or inputs.steps_per_epoch(info, args.batch_size),
                     callbacks=[
                         Validation(validation_data, labels, args.label_smoothing),
-                        *_callbacks(args, backup_dir),
+                        *_callbacks(args, job, backup_dir),
                         *extra_callbacks,
                     ],
                 )
-                model.save_weights(_phase_weights(args.job_dir, phase))
+                model.save_weights(job.phase_weights(phase))
                 if tf.io.gfile.exists(backup_dir):
                     tf.io.gfile.rmtree(backup_dir)
-                write_json(os.path.join(args.job_dir, STATE_FILE), {"phases_done": phase})
+                write_json(job.state, {"phases_done": phase})
             first_epoch += epochs
 
     model = new_model(None, mixed_precision=False)  # exported in float32, for any device
-    model.load_weights(os.path.join(args.job_dir, CHECKPOINT_DIR, BEST_WEIGHTS))
+    model.load_weights(job.checkpoint(BEST_WEIGHTS))
     export_dir = export_model(model, args.job_dir, args.data_dir, tflite=args.export_tflite)
     metrics = {}
     if inputs.split_size(info, "test"):
         metrics = evaluate(model, args.data_dir, "test", args.job_dir, batch_size=args.batch_size)
-    print(_summary(args, info, labels, export_dir, metrics))
+    print(_summary(args, job, info, labels, export_dir, metrics))
     return metrics
 
 
@@ -150,22 +144,19 @@ def _compile(model: keras.Model, args: TrainOptions, learning_rate: float) -> No
     )
 
 
-def _callbacks(args: TrainOptions, backup_dir: str) -> list[keras.callbacks.Callback]:
-    checkpoints = os.path.join(args.job_dir, CHECKPOINT_DIR)
+def _callbacks(args: TrainOptions, job: JobDir, backup_dir: str) -> list[keras.callbacks.Callback]:
     return [
-        BestEpoch(checkpoints, args.best_by),
+        BestEpoch(job.checkpoint(BEST_WEIGHTS), job.checkpoint(BEST_STATE), args.best_by),
         Backup(backup_dir, args.backup_every_steps),
-        keras.callbacks.ModelCheckpoint(
-            os.path.join(checkpoints, LAST_WEIGHTS), save_weights_only=True
-        ),
-        keras.callbacks.TensorBoard(os.path.join(args.job_dir, LOG_DIR), write_graph=False),
-        keras.callbacks.CSVLogger(os.path.join(args.job_dir, HISTORY_FILE), append=True),
+        keras.callbacks.ModelCheckpoint(job.checkpoint(LAST_WEIGHTS), save_weights_only=True),
+        keras.callbacks.TensorBoard(job.logs, write_graph=False),
+        keras.callbacks.CSVLogger(job.history, append=True),
     ]
 
 
-def _prepare_job_dir(args: TrainOptions) -> None:
+def _prepare_job_dir(args: TrainOptions, job: JobDir) -> None:
     """Refuses to mix two runs in one job dir, or to delete what is not a run; records the flags."""
-    job_dir = args.job_dir
+    job_dir = job.path
     entries = tf.io.gfile.listdir(job_dir) if tf.io.gfile.exists(job_dir) else []
     holds_run = RUN_FILE in entries
     if entries and not holds_run:
@@ -177,12 +168,12 @@ def _prepare_job_dir(args: TrainOptions) -> None:
             f"{job_dir} holds another run; pass --resume to continue it or --overwrite to replace it"
         )
     if holds_run and args.resume:
-        logger.info("resuming the run in %s after phase %d", job_dir, _phases_done(job_dir))
+        logger.info("resuming the run in %s after phase %d", job_dir, _phases_done(job))
         return
     if args.resume:
         logger.info("nothing to resume in %s; starting a new run", job_dir)
-    tf.io.gfile.makedirs(os.path.join(job_dir, CHECKPOINT_DIR))  # also for --head-epochs 0
-    write_json(os.path.join(job_dir, RUN_FILE), args.to_dict())
+    tf.io.gfile.makedirs(job.checkpoints)  # also for --head-epochs 0
+    write_json(job.run, args.to_dict())
 
 
 def _log_devices() -> bool:
@@ -210,17 +201,13 @@ def _log_spectrograms(log_dir: str, dataset: tf.data.Dataset, labels: list[str])
             tf.summary.image(f"{index}: {species}", spectrograms[index, ::-1, :, None][None], 0)
 
 
-def _phases_done(job_dir: str) -> int:
-    state = read_json(os.path.join(job_dir, STATE_FILE))
+def _phases_done(job: JobDir) -> int:
+    state = read_json(job.state)
     return state["phases_done"] if state else 0
 
 
-def _phase_weights(job_dir: str, phase: int) -> str:
-    return os.path.join(job_dir, CHECKPOINT_DIR, f"phase{phase}.weights.h5")
-
-
-def _history(job_dir: str) -> list[dict[str, str]]:
-    path = os.path.join(job_dir, HISTORY_FILE)
+def _history(job: JobDir) -> list[dict[str, str]]:
+    path = job.history
     if not tf.io.gfile.exists(path):
         return []
     with tf.io.gfile.GFile(path) as f:
@@ -229,14 +216,15 @@ def _history(job_dir: str) -> list[dict[str, str]]:
 
 def _summary(
     args: TrainOptions,
+    job: JobDir,
     info: schemas.DatasetInfo,
     labels: list[str],
     export_dir: str,
     metrics: dict[str, Any],
 ) -> str:
     """One screen about the finished run."""
-    history = _history(args.job_dir)
-    best = read_json(os.path.join(args.job_dir, CHECKPOINT_DIR, BEST_STATE))
+    history = _history(job)
+    best = read_json(job.checkpoint(BEST_STATE))
     counts = ", ".join(f"{split} {info.counts.examples[split]}" for split in schemas.SPLITS)
     lines = [
         f"Training finished in {args.job_dir}",
@@ -249,9 +237,8 @@ def _summary(
         f"  evaluation:  {summarize(metrics) if metrics else 'no test examples'}",
         f"  exported:    {export_dir} (model.keras, saved_model/, labels.txt, dataset.json"
         f"{', model.tflite' if args.export_tflite else ''})",
-        f"  history:     {os.path.join(args.job_dir, HISTORY_FILE)}; metrics: "
-        f"{os.path.join(args.job_dir, 'metrics-test.json')}",
-        f"  TensorBoard: tensorboard --logdir {os.path.join(args.job_dir, LOG_DIR)}",
+        f"  history:     {job.history}; metrics: {job.metrics('test')}",
+        f"  TensorBoard: tensorboard --logdir {job.logs}",
     ]
     return "\n".join(lines)
 

@@ -49,7 +49,7 @@ class JsonLinesWriter:
 
     def write(self, rows: list[dict[str, Any]]) -> None:
         """Appends the rows of one file."""
-        self._stream.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        self._stream.write("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
         self._stream.flush()
 
 

@@ -1,0 +1,82 @@
+"""The job dir's layout: every path trainer.task, evaluate, export and predict use in it.
+
+    JOB_DIR/
+      run.json                  the run's options (for evaluate: the data dir trained on)
+      state.json                {"phases_done": n}: which phases finished
+      history.csv               one row per epoch
+      checkpoints/              last, best and phaseN weights, best.json (the best epoch)
+      backup-phaseN/            the phase's backup for --resume, removed as the phase ends
+      logs/                     TensorBoard
+      metrics-SPLIT.json, confusion-SPLIT.png
+      export/                   the exported model (trainer.export)
+
+Local or gs:// alike: paths are joined with "/".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+RUN_FILE = "run.json"
+STATE_FILE = "state.json"
+HISTORY_FILE = "history.csv"
+LOG_DIR = "logs"
+CHECKPOINT_DIR = "checkpoints"
+EXPORT_DIR = "export"
+LAST_WEIGHTS = "last.weights.h5"
+BEST_WEIGHTS = "best.weights.h5"
+BEST_STATE = "best.json"
+BACKUP_WEIGHTS = "backup.weights.h5"  # in a backup-phaseN folder
+BACKUP_STATE = "backup.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class JobDir:
+    """Paths of one job dir."""
+
+    path: str
+
+    def join(self, *names: str) -> str:
+        return "/".join([self.path.rstrip("/"), *names])
+
+    @property
+    def run(self) -> str:
+        return self.join(RUN_FILE)
+
+    @property
+    def state(self) -> str:
+        return self.join(STATE_FILE)
+
+    @property
+    def history(self) -> str:
+        return self.join(HISTORY_FILE)
+
+    @property
+    def logs(self) -> str:
+        return self.join(LOG_DIR)
+
+    @property
+    def checkpoints(self) -> str:
+        return self.join(CHECKPOINT_DIR)
+
+    @property
+    def export(self) -> str:
+        return self.join(EXPORT_DIR)
+
+    def checkpoint(self, name: str) -> str:
+        """A file of checkpoints/: LAST_WEIGHTS, BEST_WEIGHTS or BEST_STATE."""
+        return self.join(CHECKPOINT_DIR, name)
+
+    def phase_weights(self, phase: int) -> str:
+        """The weights at the end of a phase (1: head only, 2: base and head)."""
+        return self.checkpoint(f"phase{phase}.weights.h5")
+
+    def backup(self, phase: int) -> str:
+        """The folder of a phase's backups for --resume."""
+        return self.join(f"backup-phase{phase}")
+
+    def metrics(self, split: str) -> str:
+        return self.join(f"metrics-{split}.json")
+
+    def confusion(self, split: str) -> str:
+        return self.join(f"confusion-{split}.png")
