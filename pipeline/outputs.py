@@ -51,6 +51,11 @@ def _masked_crc(data: bytes) -> bytes:
     return struct.pack("<I", (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF)
 
 
+def beam_compression(compression: str) -> str:
+    """Beam's compression type of dataset.json's compression (NONE or GZIP)."""
+    return CompressionTypes.GZIP if compression == "GZIP" else CompressionTypes.UNCOMPRESSED
+
+
 class TFRecordSink(fileio.FileSink):
     """Writes (shard, serialized Example) elements as TFRecords; compression NONE or GZIP."""
 
@@ -58,10 +63,9 @@ class TFRecordSink(fileio.FileSink):
         self._compression = compression
 
     def create_metadata(self, destination: str, full_file_name: str) -> fileio.FileMetadata:
-        gzip = self._compression == "GZIP"
         return fileio.FileMetadata(
             mime_type="application/octet-stream",
-            compression_type=CompressionTypes.GZIP if gzip else CompressionTypes.UNCOMPRESSED,
+            compression_type=beam_compression(self._compression),
         )
 
     def open(self, fh) -> None:
@@ -103,13 +107,11 @@ def _attribution_line(row: dict[str, Any]) -> str:
 def complete_shards(output: str, shards: dict[str, int], compression: str) -> None:
     """Writes an empty file for every shard no example was hashed to, so that a split's files
     are all there, as their names (-of-NNNNN) promise."""
-    gzip = compression == "GZIP"
     for split in SPLITS:
         for name in shard_names(split, shards[split], compression):
             path = f"{output}/{name}"
             if not FileSystems.exists(path):
-                kind = CompressionTypes.GZIP if gzip else CompressionTypes.UNCOMPRESSED
-                FileSystems.create(path, compression_type=kind).close()
+                FileSystems.create(path, compression_type=beam_compression(compression)).close()
 
 
 def write_outputs(
