@@ -54,7 +54,7 @@ SEED = {
     "contrast": 0.0, "mixup": 0.0,
 }  # fmt: skip
 
-# The from-scratch recipe for 2 CPU cores (about 17 minutes on the real set; BENCHMARKS.md, 5.).
+# The from-scratch recipe for 2 CPU cores (about 17 minutes on the real set; BENCHMARKS.md, 6).
 SCRATCH_CPU = {
     "weights": "none", "image_size": 128, "batch_size": 16, "head_epochs": 0,
     "base_epochs": 30, "base_learning_rate": 1e-3, "label_smoothing": 0.1, "seed": 0,
