@@ -43,6 +43,7 @@ def train(
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
         tf.config.experimental.enable_op_determinism()
+        _run_ops_one_at_a_time()
     info, labels = inputs.read_metadata(args.data_dir)
     for split in ("train", "validation"):
         if not inputs.split_size(info, split):
@@ -127,6 +128,22 @@ def train(
         metrics = evaluate(model, args.data_dir, "test", args.job_dir, batch_size=args.batch_size)
     print(_summary(args, job, info, labels, export_dir, metrics))
     return metrics
+
+
+def _run_ops_one_at_a_time() -> None:
+    """One op at a time (inter-op threads 1; each op still uses every core).
+
+    With TensorFlow's default inter-op pool, two from-scratch runs of the same seed, input and
+    initial weights drifted apart within 4 steps on a CPU; with one inter-op thread they agreed
+    (BENCHMARKS.md, 6). Only settable before TensorFlow's runtime starts, so a process that
+    already ran ops (a second run in one interpreter) keeps its pool, with a warning.
+    """
+    if tf.config.threading.get_inter_op_parallelism_threads() == 1:
+        return
+    try:
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        logger.warning("warning: TensorFlow already started in this process; --seed runs may drift")
 
 
 def _compile(model: keras.Model, args: TrainOptions, learning_rate: float) -> None:
