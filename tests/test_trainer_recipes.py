@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import keras
@@ -54,6 +56,24 @@ def test_the_same_seed_gives_the_same_history_and_metrics(two_runs):
     first, second = two_runs
     assert first["history"] == second["history"]
     assert first["metrics"] == second["metrics"]
+
+
+def test_two_from_scratch_commands_with_one_seed_give_the_same_run(small_dataset, tmp_path):
+    """All layers trained from scratch, each run in its own process, as a user runs it twice."""
+
+    def run(job_dir: Path) -> tuple[str, str]:
+        command = [
+            sys.executable, "-m", "trainer.task", "--data-dir", small_dataset, "--job-dir",
+            str(job_dir), "--architecture", "compact", "--weights", "none", "--image-size", "75",
+            "--batch-size", "8", "--steps-per-epoch", "3", "--head-epochs", "0",
+            "--base-epochs", "2", "--learning-rate-schedule", "cosine", "--seed", "3",
+        ]  # fmt: skip
+        subprocess.run(command, check=True, capture_output=True)
+        return (job_dir / "history.csv").read_text(), (job_dir / "metrics-test.json").read_text()
+
+    first, second = run(tmp_path / "first"), run(tmp_path / "second")
+    assert first == second
+    assert len(first[0].splitlines()) == 3  # a header and two epochs
 
 
 def test_the_best_epoch_is_exported_even_when_the_last_is_worse(two_runs):

@@ -16,6 +16,7 @@ class TrainOptions:
     balance: bool = True
     cache: bool = False
     steps_per_epoch: int | None = None
+    architecture: str = "inception-v3"
     image_size: int = 299
     weights: str = "imagenet"
     dropout: float = 0.5
@@ -23,6 +24,7 @@ class TrainOptions:
     base_epochs: int = 20
     head_learning_rate: float = 1e-3
     base_learning_rate: float = 1e-4
+    learning_rate_schedule: str = "constant"
     unfreeze_from: str | None = None
     epsilon: float = 1e-7
     label_smoothing: float = 0.0
@@ -48,8 +50,9 @@ class TrainOptions:
 
 # The seed's recipe: ImageNet weights, 299x299, the head for 5 epochs, then all layers.
 SEED = {
-    "weights": "imagenet", "image_size": 299, "batch_size": 32, "head_epochs": 5,
-    "base_epochs": 20, "head_learning_rate": 1e-3, "base_learning_rate": 1e-4,
+    "architecture": "inception-v3", "weights": "imagenet", "image_size": 299, "batch_size": 32,
+    "head_epochs": 5, "base_epochs": 20, "learning_rate_schedule": "constant",
+    "head_learning_rate": 1e-3, "base_learning_rate": 1e-4,
     "label_smoothing": 0.0, "time_masks": 0, "frequency_masks": 0, "gain": 0.0,
     "contrast": 0.0, "mixup": 0.0,
 }  # fmt: skip

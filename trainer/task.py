@@ -72,10 +72,17 @@ def _parser() -> argparse.ArgumentParser:
 
     net = parser.add_argument_group("model")
     net.add_argument(
+        "--architecture",
+        choices=model.ARCHITECTURES,
+        default=TrainOptions.architecture,
+        help="the base: inception-v3 (the seed's) or compact, a small CNN for training from "
+        "scratch on a CPU (default %(default)s)",
+    )
+    net.add_argument(
         "--image-size",
         type=_image_size,
         default=299,
-        help=f"side of the square Inception-v3 input, at least {model.MIN_IMAGE_SIZE} (default %(default)s)",
+        help=f"side of the square image the base sees, at least {model.MIN_IMAGE_SIZE} (default %(default)s)",
     )
     net.add_argument(
         "--weights",
@@ -113,6 +120,13 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=1e-4,
         help="phase 2 learning rate (default %(default)s)",
+    )
+    fit.add_argument(
+        "--learning-rate-schedule",
+        choices=("constant", "cosine"),
+        default=TrainOptions.learning_rate_schedule,
+        help="constant (the seed's), or cosine: each phase warms up over its first epoch, "
+        "then decays to 0 at its end (default %(default)s)",
     )
     fit.add_argument(
         "--unfreeze-from",

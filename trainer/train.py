@@ -48,7 +48,8 @@ def train(
     for split in ("train", "validation"):
         if not inputs.split_size(info, split):
             raise DatasetFormatError(f"{args.data_dir}: the {split} split has no examples")
-    weights = resolve_weights(args.weights)  # first: an offline machine leaves no job dir behind
+    # first: an offline machine leaves no job dir behind
+    weights = resolve_weights(args.weights, args.architecture)
     job = JobDir(args.job_dir)
     _prepare_job_dir(args, job)
     use_mixed_precision = _log_devices() and args.mixed_precision
@@ -59,6 +60,7 @@ def train(
             height,
             width,
             len(labels),
+            architecture=args.architecture,
             image_size=args.image_size,
             weights=weights,
             dropout=args.dropout,
@@ -98,7 +100,10 @@ def train(
                 if resume_from:
                     model.load_weights(earlier)
                 set_phase(model, phase, args.unfreeze_from)
-                _compile(model, args, learning_rate)
+                steps_per_epoch = args.steps_per_epoch or inputs.steps_per_epoch(
+                    info, args.batch_size
+                )
+                _compile(model, args, _learning_rate(args, learning_rate, epochs, steps_per_epoch))
                 backup_dir = job.backup(phase)
                 resumed_at = Backup.restore(model, backup_dir)
                 logger.info("phase %d: %s", phase, "head only" if phase == 1 else "base and head")
@@ -106,8 +111,7 @@ def train(
                     train_data,
                     initial_epoch=first_epoch if resumed_at is None else resumed_at,
                     epochs=first_epoch + epochs,
-                    steps_per_epoch=args.steps_per_epoch
-                    or inputs.steps_per_epoch(info, args.batch_size),
+                    steps_per_epoch=steps_per_epoch,
                     callbacks=[
                         Validation(validation_data, labels, args.label_smoothing),
                         *_callbacks(args, job, backup_dir),
@@ -146,7 +150,29 @@ def _run_ops_one_at_a_time() -> None:
         logger.warning("warning: TensorFlow already started in this process; --seed runs may drift")
 
 
-def _compile(model: keras.Model, args: TrainOptions, learning_rate: float) -> None:
+def _learning_rate(
+    args: TrainOptions, peak: float, epochs: int, steps_per_epoch: int
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """A phase's learning rate: constant, or a cosine decay after one epoch of linear warm-up.
+
+    The schedule counts the optimizer's steps, which a resumed run restores with its weights.
+    """
+    if args.learning_rate_schedule == "constant":
+        return peak
+    warmup = steps_per_epoch if epochs > 1 else 0
+    return keras.optimizers.schedules.CosineDecay(
+        0.0 if warmup else peak,
+        decay_steps=epochs * steps_per_epoch - warmup,
+        warmup_target=peak if warmup else None,
+        warmup_steps=warmup,
+    )
+
+
+def _compile(
+    model: keras.Model,
+    args: TrainOptions,
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule,
+) -> None:
     model.compile(
         optimizer=keras.optimizers.Adam(
             learning_rate, epsilon=args.epsilon, weight_decay=args.weight_decay or None
