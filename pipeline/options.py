@@ -8,7 +8,7 @@ import dataclasses
 from pipeline.audio import DECODERS
 from pipeline.catalog import LAYOUTS, Selections
 from pipeline.snippets import SnippetSelection
-from schemas import SpectrogramParams, compression_of
+from schemas import SEED_FRONT_END, SpectrogramParams, compression_of
 from schemas.dataset_info import FREQUENCY_SCALES, NORMALIZATIONS
 
 DEFAULT_OUTPUT = "demo-output/dataset"
@@ -105,6 +105,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--seed", type=int, default=0, help="seed of the split assignment (default: %(default)s)"
+    )
+    p.add_argument(
+        "--preset",
+        choices=("seed",),
+        help="seed: the seed's front end, 224 rows evenly spaced from 0 Hz to Nyquist in dB "
+        "(--frequency-rows 224 --frequency-scale linear --fmin 0 --normalization db); "
+        "flags given explicitly override it",
     )
     p.add_argument(
         "--sample-rate",
@@ -254,6 +261,8 @@ def parser() -> argparse.ArgumentParser:
 def parse(argv: list[str]) -> tuple[BuildOptions, list[str]]:
     """(builder options, remaining flags for Beam)."""
     flags = parser()
+    if flags.parse_known_args(argv)[0].preset == "seed":
+        flags.set_defaults(**SEED_FRONT_END)
     args, beam_args = flags.parse_known_args(argv)
     try:
         spectrogram = SpectrogramParams(

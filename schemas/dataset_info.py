@@ -28,19 +28,23 @@ class DatasetFormatError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class SpectrogramParams:
-    """How audio becomes a uint8 spectrogram image; stored in dataset.json and in exports."""
+    """How audio becomes a uint8 spectrogram image; stored in dataset.json and in exports.
+
+    The defaults' front end (128 mel rows from 500 Hz, PCEN) measured better on real field
+    recordings than the seed's (SEED_FRONT_END: 224 linear rows from 0 Hz, dB; BENCHMARKS.md, 6).
+    """
 
     sample_rate: int = 22050
     fft_size: int = 512
     hop: int = 256
     window: str = "hamming"
     snippet_seconds: float = 4.0
-    frequency_rows: int = 224
+    frequency_rows: int = 128
     db_range: float = 80.0
-    frequency_scale: str = "linear"  # linear (the seed's) or mel
-    fmin: float = 0.0  # lowest frequency of the image in Hz
+    frequency_scale: str = "mel"  # mel, or linear (the seed's)
+    fmin: float = 500.0  # lowest frequency of the image in Hz
     fmax: float = 0.0  # highest frequency in Hz; 0: the Nyquist frequency
-    normalization: str = "db"  # db (per-snippet dB below its maximum) or pcen
+    normalization: str = "pcen"  # pcen, or db (per-snippet dB below its maximum; the seed's)
 
     def __post_init__(self) -> None:
         if self.frequency_scale not in FREQUENCY_SCALES:
@@ -74,14 +78,17 @@ class SpectrogramParams:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> SpectrogramParams:
-        """Parameters from dataset.json; fields newer than the file take their defaults."""
-        return cls(
-            **{
-                field.name: values[field.name]
-                for field in dataclasses.fields(cls)
-                if field.name in values
-            }
-        )
+        """Parameters from dataset.json; fields newer than the file take the seed's values,
+        which files written before those fields existed were built with."""
+        known = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{**SEED_FRONT_END, **{k: v for k, v in values.items() if k in known}})
+
+
+# The seed's front end: 224 rows evenly spaced from 0 Hz to Nyquist, dB below each maximum.
+SEED_FRONT_END = {
+    "frequency_rows": 224, "frequency_scale": "linear", "fmin": 0.0, "fmax": 0.0,
+    "normalization": "db",
+}  # fmt: skip
 
 
 def shard_pattern(data_dir: str, split: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import csv
+import dataclasses
 import json
 import os
 import shutil
@@ -18,11 +19,14 @@ import pyarrow.parquet as pq
 import pytest
 import tensorflow as tf
 
+from pipeline import options as build_options
 from pipeline.build import BuildError, main, run
 from schemas import (
     FAILURES_FILE,
+    SEED_FRONT_END,
     SPLITS,
     ImageShape,
+    SpectrogramParams,
     parse_examples,
     read_dataset_info,
     read_labels,
@@ -37,15 +41,25 @@ def corpus_rows(corpus: str) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+def test_the_seeds_front_end_is_one_flag_away():
+    default, _ = build_options.parse([])
+    seed, _ = build_options.parse(["--preset", "seed"])
+    mine, _ = build_options.parse(["--preset", "seed", "--frequency-rows", "96"])
+    assert (default.spectrogram.frequency_scale, default.spectrogram.fmin) == ("mel", 500)
+    assert default.spectrogram.normalization == "pcen"
+    assert seed.spectrogram == SpectrogramParams(**SEED_FRONT_END)
+    assert mine.spectrogram == dataclasses.replace(seed.spectrogram, frequency_rows=96)
+
+
 def test_examples_parse_with_the_schema(small_dataset):
     info = read_dataset_info(small_dataset)
     labels = read_labels(small_dataset)
-    assert info.image == ImageShape(height=224, width=343)
+    assert info.image == ImageShape(height=128, width=343)
     for split, examples in read_all(small_dataset).items():
         assert examples, split
         for example in examples:
             assert example["spectrogram"].dtype == np.uint8
-            assert example["spectrogram"].shape == (224, 343)
+            assert example["spectrogram"].shape == (128, 343)
             assert labels[example["label"]] == example["species"].decode()
             assert example["sound_type"] and example["license"].startswith(b"//creativecommons.org")
             assert example["source_file"].decode().endswith(".mp3")

@@ -102,6 +102,8 @@ def test_presets_set_their_flags_and_explicit_flags_win():
     assert (seed.head_learning_rate, seed.base_learning_rate) == (1e-3, 1e-4)
     mine = task.parse_args(["--preset", "scratch-cpu", "--image-size", "160", "--seed", "3"])
     assert (mine.image_size, mine.seed, mine.weights) == (160, 3, "none")
+    assert (mine.architecture, mine.learning_rate_schedule) == ("compact", "cosine")
+    assert (seed.architecture, seed.learning_rate_schedule) == ("inception-v3", "constant")
 
 
 def test_augmentation_changes_training_inputs_and_leaves_inference_alone():
