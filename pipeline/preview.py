@@ -13,11 +13,13 @@ cli.quiet_imports()
 
 # ruff: noqa: E402
 
+import numpy as np
 import tensorflow as tf
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import schemas
+from pipeline.spectrogram import row_frequencies
 
 DPI = 100
 CELL_INCHES = (2.4, 1.6)  # width, height of one spectrogram panel with its ticks
@@ -27,6 +29,16 @@ MARGIN_INCHES = (1.6, 0.9)  # left (species names), top and bottom (title, time 
 def figure_size(rows: int, columns: int) -> tuple[float, float]:
     """Figure (width, height) in inches of a grid of rows x columns spectrograms."""
     return MARGIN_INCHES[0] + columns * CELL_INCHES[0], MARGIN_INCHES[1] + rows * CELL_INCHES[1]
+
+
+def _frequency_ticks(params: schemas.SpectrogramParams) -> list[float]:
+    """kHz to mark on the frequency axis: octaves on a mel scale, every 2 kHz on a linear one."""
+    low, high = params.fmin / 1000, params.top_frequency / 1000
+    if params.frequency_scale == "mel":
+        candidates = [0.25 * 2**octave for octave in range(8)]
+    else:
+        candidates = [2.0 * step for step in range(int(high // 2) + 1)]
+    return [tick for tick in candidates if low <= tick <= high]
 
 
 def _collect(
@@ -81,7 +93,9 @@ def write_preview(
     picks = _collect(data_dir, info, split, species, per_species)
     params = info.spectrogram
     seconds = info.image.width * params.hop / params.sample_rate
-    extent = (0.0, seconds, 0.0, params.sample_rate / 2000)
+    extent = (0.0, seconds, -0.5, info.image.height - 0.5)  # y in rows; ticks name their kHz
+    rows_khz = row_frequencies(params) / 1000
+    ticks_khz = _frequency_ticks(params)
     columns = max(1, *map(len, picks.values()))
     figure = Figure(figsize=figure_size(len(species), columns), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
@@ -90,6 +104,8 @@ def write_preview(
     figure.suptitle(f"{name}: {split} split, {len(species)} species", fontweight="bold")
     for row, (label, examples) in zip(axes, picks.items(), strict=True):
         row[0].set_ylabel("kHz" if examples else "")
+        row[0].set_yticks(np.interp(ticks_khz, rows_khz, np.arange(len(rows_khz))))
+        row[0].set_yticklabels([f"{tick:g}" for tick in ticks_khz])
         row[0].annotate(
             textwrap.fill(label, 14), (0, 0.5), xycoords=row[0].yaxis.label, xytext=(-8, 0),
             textcoords="offset points", ha="right", va="center", fontweight="bold",

@@ -45,6 +45,20 @@ def _interpolation(positions: np.ndarray, bins: int) -> np.ndarray:
     return matrix
 
 
+def _mel_edges(params: SpectrogramParams) -> np.ndarray:
+    """frequency_rows + 2 frequencies in Hz evenly spaced in mel: each row's band spans its
+    neighbours' centres."""
+    edges = np.linspace(mel(params.fmin), mel(params.top_frequency), params.frequency_rows + 2)
+    return 700.0 * (10.0 ** (edges / 2595.0) - 1.0)
+
+
+def row_frequencies(params: SpectrogramParams) -> np.ndarray:
+    """The centre frequency in Hz of each image row, row 0 first."""
+    if params.frequency_scale == "linear":
+        return np.linspace(params.fmin, params.top_frequency, params.frequency_rows)
+    return _mel_edges(params)[1:-1]
+
+
 @functools.lru_cache(maxsize=8)
 def _frequency_matrix(params: SpectrogramParams, bins: int) -> np.ndarray:
     """(frequency_rows, bins) matrix from STFT bins (0 Hz..Nyquist) to the image's rows.
@@ -54,11 +68,9 @@ def _frequency_matrix(params: SpectrogramParams, bins: int) -> np.ndarray:
     neighbours' centres; a row narrower than a bin interpolates between the nearest bins.
     """
     bin_hertz = params.sample_rate / params.fft_size
-    low, high = params.fmin / bin_hertz, params.top_frequency / bin_hertz
     if params.frequency_scale == "linear":
-        return _interpolation(np.linspace(low, high, params.frequency_rows), bins)
-    edges_mel = np.linspace(mel(params.fmin), mel(params.top_frequency), params.frequency_rows + 2)
-    edges = 700.0 * (10.0 ** (edges_mel / 2595.0) - 1.0) / bin_hertz  # in bins
+        return _interpolation(row_frequencies(params) / bin_hertz, bins)
+    edges = _mel_edges(params) / bin_hertz  # in bins
     centre = np.arange(bins)[None, :]
     rising = (centre - edges[:-2, None]) / (edges[1:-1, None] - edges[:-2, None])
     falling = (edges[2:, None] - centre) / (edges[2:, None] - edges[1:-1, None])
