@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
 
@@ -23,6 +24,12 @@ def small_corpus(tmp_path_factory) -> str:
     from pipeline.demo_corpus import generate_corpus
 
     return str(generate_corpus(tmp_path_factory.mktemp("corpus"), seed=1, **SMALL_CORPUS))
+
+
+def ctrl_c_as_in_a_terminal() -> None:
+    """preexec_fn of the Ctrl-C tests' commands: SIGINT at its default, as in a terminal, also when
+    the tests run in the background (a shell's `&` ignores SIGINT, and children inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def build_args(corpus: str, output: str, *extra: str) -> list[str]:

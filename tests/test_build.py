@@ -32,7 +32,7 @@ from schemas import (
     read_labels,
 )
 from tests.audio_files import encode, tone
-from tests.conftest import build_args
+from tests.conftest import build_args, ctrl_c_as_in_a_terminal
 from tests.datasets import failures, read_all, split_of_recordings
 
 
@@ -243,7 +243,8 @@ def test_ctrl_c_stops_the_build_in_one_line_and_leaves_no_temporary_files(small_
     args[args.index("in_memory")] = "multi_processing"
     build = subprocess.Popen([sys.executable, "-m", "pipeline.build", *args],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             start_new_session=True)  # fmt: skip
+                             start_new_session=True,
+                             preexec_fn=ctrl_c_as_in_a_terminal)  # fmt: skip
     assert build.stdout.readline().startswith("Building 15 recordings")
     time.sleep(3)  # the workers are starting or running
     os.killpg(build.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the launcher and its workers

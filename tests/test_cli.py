@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from pipeline import cli
+from tests.conftest import ctrl_c_as_in_a_terminal
 
 COMMANDS = [
     "pipeline.build",
@@ -68,6 +69,7 @@ def test_ctrl_c_stops_training_in_one_line(tmp_path):
          str(tmp_path / "job"), "--weights", "none", "--image-size", "75", "--head-epochs", "50",
          "--base-epochs", "0", "--batch-size", "4"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=ctrl_c_as_in_a_terminal,
     )  # fmt: skip
     while not task.stderr.readline().startswith("phase 1"):  # training has begun
         assert task.poll() is None

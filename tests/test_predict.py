@@ -19,6 +19,7 @@ from pipeline.audio import load_audio
 from pipeline.spectrogram import snippet_spectrograms
 from schemas import SpectrogramParams, read_labels
 from tests.audio_files import encode, tone
+from tests.conftest import ctrl_c_as_in_a_terminal
 from tests.prefix_filesystem import PREFIX, PrefixFileSystem
 from trainer.predict import main, parse_args
 from trainer.prediction.classifier import Classifier
@@ -388,6 +389,7 @@ def test_ctrl_c_stops_predict_in_one_line(job_dir, small_corpus, tmp_path):
         [sys.executable, "-m", "trainer.predict", "--model", job_dir, str(tmp_path),
          "--workers", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=ctrl_c_as_in_a_terminal,
     )  # fmt: skip
     assert predict.stdout.readline()  # the first file's result: the model is running
     os.killpg(predict.pid, signal.SIGINT)  # as Ctrl-C in a terminal
