@@ -58,7 +58,7 @@ SEED = {
 }  # fmt: skip
 
 # The from-scratch recipe for 2 CPU cores: the compact CNN, 40 epochs with a cosine schedule,
-# SpecAugment and mixup; about 15 minutes on the real set (BENCHMARKS.md, 6).
+# SpecAugment and mixup; about 21 minutes on the real set (BENCHMARKS.md, 6).
 SCRATCH_CPU = {
     "architecture": "compact", "weights": "none", "image_size": 128, "batch_size": 16,
     "head_epochs": 0, "base_epochs": 40, "base_learning_rate": 1e-3,
