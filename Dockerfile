@@ -2,7 +2,7 @@
 # to salvage (every format is otherwise decoded in-process from wheels).
 # Build and push:  docker build -t REGION-docker.pkg.dev/PROJECT/REPO/birdsong-worker:0.1.0 . && docker push ...
 # Use:             python -m pipeline.build --runner DataflowRunner --sdk_container_image IMAGE ...
-FROM apache/beam_python3.11_sdk:2.72.0
+FROM apache/beam_python3.11_sdk:2.77.0
 
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ffmpeg \

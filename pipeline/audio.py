@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -43,7 +44,7 @@ class AudioError(Exception):
 
 
 class MissingToolError(RuntimeError):
-    """ffmpeg or ffprobe is not installed where it is needed."""
+    """A decoder's program or package (ffmpeg, tensorflow-io) is not installed where needed."""
 
 
 class _DecoderFailed(Exception):
@@ -110,6 +111,16 @@ def check_ffmpeg() -> None:
         raise MissingToolError(
             f"{' and '.join(missing)} not found on the PATH: install ffmpeg (Debian: apt-get install "
             "ffmpeg), or on Dataflow use the worker image of the Dockerfile"
+        )
+
+
+def check_decoder(choice: str) -> None:
+    """Raises MissingToolError in one line when `--decoder choice` is not installed here."""
+    if choice == "tensorflow-io" and importlib.util.find_spec("tensorflow_io") is None:
+        raise MissingToolError(
+            "--decoder tensorflow-io: tensorflow-io is not installed in this environment (it loads "
+            "only on TensorFlow 2.17): run `bash setup.sh --tensorflow-io` and use "
+            ".venv-tensorflow-io/bin/python"
         )
 
 

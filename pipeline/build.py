@@ -9,6 +9,7 @@ import dataclasses
 import datetime
 import glob
 import json
+import logging
 import math
 import os
 import sys
@@ -31,7 +32,7 @@ from apache_beam.options.pipeline_options import (
 
 from pipeline import catalog_file, progress
 from pipeline import options as build_options
-from pipeline.audio import MissingToolError, check_ffmpeg
+from pipeline.audio import MissingToolError, check_decoder, check_ffmpeg
 from pipeline.catalog import LABEL_ORDER_RULE, Catalog, CatalogError, Recording, build_catalog
 from pipeline.outputs import TEMP_PREFIX, complete_shards, write_outputs
 from pipeline.process import (
@@ -284,6 +285,7 @@ class Launch:
 def prepare(argv: list[str]) -> Launch:
     """Everything up to running the job: catalog, split, labels, the catalog file, the graph."""
     opts, beam_args = build_options.parse(argv)
+    check_decoder(opts.decoder)
     if opts.input is None:
         from pipeline.demo_corpus import default_cache_dir, generate_corpus
 
@@ -371,6 +373,8 @@ def run(argv: list[str] | None = None) -> DatasetInfo:
     try:
         result = _start(launch, log)
     except KeyboardInterrupt:
+        # The stopping workers' last words (a harness "failed" on SIGINT) are not the user's.
+        logging.getLogger(progress.WORKER_LOGS).disabled = True
         with contextlib.suppress(OSError):
             os.remove(log)
         if not launch.workers:

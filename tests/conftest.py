@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+TENSORFLOW_IO_INSTALLED = importlib.util.find_spec("tensorflow_io") is not None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests of the tensorflow-io decoder run in its own environment (bash setup.sh --tensorflow-io)."""
+    skip = pytest.mark.skip(reason="tensorflow-io is not installed (bash setup.sh --tensorflow-io)")
+    for item in items:
+        if not TENSORFLOW_IO_INSTALLED and "tensorflow_io" in item.keywords:
+            item.add_marker(skip)
+
 
 SMALL_CORPUS = {
     "species": 3,

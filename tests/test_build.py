@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 import tensorflow as tf
 
+from pipeline import cli
 from pipeline import options as build_options
 from pipeline.build import BuildError, main, run
 from schemas import (
@@ -32,7 +33,7 @@ from schemas import (
     read_labels,
 )
 from tests.audio_files import encode, tone
-from tests.conftest import build_args, ctrl_c_as_in_a_terminal
+from tests.conftest import TENSORFLOW_IO_INSTALLED, build_args, ctrl_c_as_in_a_terminal
 from tests.datasets import failures, read_all, split_of_recordings
 
 
@@ -111,12 +112,25 @@ def test_runners_agree(small_dataset, small_corpus, tmp_path, capsys):
     assert info.counts == read_dataset_info(small_dataset).counts
 
 
+@pytest.mark.tensorflow_io
 def test_decoder_tensorflow_io_still_builds(small_dataset, small_corpus, tmp_path):
     info = run(build_args(small_corpus, str(tmp_path / "tfio"), "--decoder", "tensorflow-io"))
     default = read_dataset_info(small_dataset).counts
     assert info.counts.decoders == {"tensorflow-io": sum(default.recordings.values())}
     assert info.counts.recordings == default.recordings
     assert split_of_recordings(str(tmp_path / "tfio")) == split_of_recordings(small_dataset)
+
+
+@pytest.mark.skipif(TENSORFLOW_IO_INSTALLED, reason="tensorflow-io is installed here")
+def test_decoder_tensorflow_io_says_how_to_install_it(small_corpus, tmp_path, capsys):
+    output = tmp_path / "kept"
+    output.mkdir()
+    (output / "earlier.txt").write_text("not deleted")
+    args = build_args(small_corpus, str(output), "--decoder", "tensorflow-io", "--overwrite")
+    assert main(args) == cli.FAILED
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "bash setup.sh --tensorflow-io" in error
+    assert (output / "earlier.txt").exists()
 
 
 def folders_corpus(corpus: str, root: Path) -> Path:
@@ -246,7 +260,7 @@ def test_ctrl_c_stops_the_build_in_one_line_and_leaves_no_temporary_files(small_
                              start_new_session=True,
                              preexec_fn=ctrl_c_as_in_a_terminal)  # fmt: skip
     assert build.stdout.readline().startswith("Building 15 recordings")
-    time.sleep(3)  # the workers are starting or running
+    time.sleep(1)  # the workers are starting or running (15 recordings take 2-3 s)
     os.killpg(build.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the launcher and its workers
     _, err = build.communicate(timeout=60)
     assert build.returncode == 130

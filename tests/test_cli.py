@@ -77,3 +77,22 @@ def test_ctrl_c_stops_training_in_one_line(tmp_path):
     _, err = task.communicate(timeout=60)
     assert task.returncode == cli.INTERRUPTED
     assert err == f"interrupted: {INTERRUPTED}\n"
+
+
+def test_a_training_log_holds_one_plain_line_per_epoch(tmp_path):
+    from tests.test_trainer_inputs import BALANCED, write_dataset
+
+    data_dir = write_dataset(tmp_path / "data", BALANCED)
+    log = tmp_path / "train.log"
+    with open(log, "w") as out:  # as `python -m trainer.task ... > train.log 2>&1`
+        subprocess.run(
+            [sys.executable, "-m", "trainer.task", "--data-dir", data_dir, "--job-dir",
+             str(tmp_path / "job"), "--weights", "none", "--image-size", "75", "--head-epochs",
+             "2", "--base-epochs", "1", "--batch-size", "4", "--steps-per-epoch", "2"],
+            stdout=out, stderr=subprocess.STDOUT, check=True,
+        )  # fmt: skip
+    text = log.read_text()
+    assert not {"\x1b", "\r", "\b"} & set(text), "a progress bar's control characters"
+    epochs = [line for line in text.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in epochs] == ["1/2", "2/2", "3/3"]
+    assert all("loss" in line and "val_recording_accuracy" in line for line in epochs)

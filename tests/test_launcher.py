@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import tarfile
 
 import apache_beam as beam
 from apache_beam.io.gcp.gcsfilesystem import GCSFileSystem
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 from apache_beam.options.value_provider import RuntimeValueProvider
+from apache_beam.portability.api import beam_runner_api_pb2
 from apache_beam.testing.util import BeamAssertException, assert_that
 
 from pipeline import options as build_options
@@ -55,14 +58,31 @@ def test_dataflow_job_is_built_offline_without_the_catalog_inside(
                  "Write failures"):  # fmt: skip
         assert any(name.startswith(step) for name in names), step
     assert runner.job.options.view_as(SetupOptions).setup_file == "./setup.py"
-    docker = [e for e in runner.proto_pipeline.components.environments.values() if e.dependencies]
-    assert docker, "the package built from --setup_file travels as a worker dependency"
+    workers_install = _staged_requirements(runner.proto_pipeline)
+    assert "apache-beam[gcp,tfrecord]==" + beam.__version__ in workers_install
+    assert not {"tensorflow", "tensorflow-cpu", "keras", "matplotlib"} & {
+        re.split(r"[\[=<>; ]", requirement)[0].lower() for requirement in workers_install
+    }, workers_install
     request = runner.proto_pipeline.SerializeToString() + runner.job.json().encode()
     assert len(request) < 300_000
     assert (
         b"metadata.csv" not in request and launch.catalog.recordings[0].path.encode() not in request
     )
     assert (tmp_path / "bucket/datasets/xc/.catalog.parquet").stat().st_size == launch.catalog_bytes
+
+
+def _staged_requirements(proto_pipeline) -> list[str]:
+    """What a worker pip-installs with the package built from --setup_file: the requirements of
+    its sdist, without the extras."""
+    for environment in proto_pipeline.components.environments.values():
+        for dependency in environment.dependencies:
+            path = beam_runner_api_pb2.ArtifactFilePayload.FromString(dependency.type_payload).path
+            if path.endswith(".tar.gz"):
+                with tarfile.open(path) as sdist:
+                    name = next(n for n in sdist.getnames() if n.endswith(".egg-info/requires.txt"))
+                    requires = sdist.extractfile(name).read().decode()
+                return requires.split("\n[")[0].split()
+    raise AssertionError("the package built from --setup_file does not travel to the workers")
 
 
 def _seen_by_worker(_) -> tuple[int, str]:

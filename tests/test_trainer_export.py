@@ -54,7 +54,9 @@ def test_saved_model_serves_uint8_spectrograms_as_the_in_memory_model(exported):
 
 def test_tflite_model_predicts_as_the_in_memory_model(exported):
     job_dir, _, spectrograms, expected = exported
-    run = tf.lite.Interpreter(str(job_dir / "export" / "model.tflite")).get_signature_runner()
+    # LiteRT, the runtime that replaces tf.lite.Interpreter on devices
+    interpreter = pytest.importorskip("ai_edge_litert.interpreter").Interpreter
+    run = interpreter(str(job_dir / "export" / "model.tflite")).get_signature_runner()
     got = np.concatenate([run(spectrogram=s[None])["probabilities"] for s in spectrograms])
     np.testing.assert_allclose(got.sum(axis=1), 1.0, rtol=1e-5)
     # Its float16 weights make it close, not equal (as float32 it agrees to 1e-4); an untrained

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from typing import Any
 
 import keras
@@ -56,6 +57,20 @@ class Validation(keras.callbacks.Callback):
             val_top5_accuracy=metrics["top5_accuracy"],
             val_recording_accuracy=metrics["per_recording_accuracy"],
         )
+
+
+class EpochLog(keras.callbacks.Callback):
+    """One plain line per epoch on standard output, for log files and pipes (where Keras' progress
+    bar would write its escape codes): the epoch, its seconds and every metric, validation's too.
+    Goes after Validation, whose metrics it prints."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.began = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.monotonic() - self.began
+        metrics = ", ".join(f"{name} {float(value):.4f}" for name, value in logs.items())
+        print(f"epoch {epoch + 1}/{self.params['epochs']} ({seconds:.0f} s): {metrics}", flush=True)
 
 
 class BestEpoch(keras.callbacks.Callback):

@@ -24,7 +24,7 @@ cli.quiet_imports()
 
 import tensorflow as tf
 
-from pipeline.audio import DECODERS
+from pipeline.audio import DECODERS, MissingToolError, check_decoder
 from pipeline.catalog import CatalogError
 from pipeline.progress import Progress
 from schemas import DatasetFormatError
@@ -133,6 +133,7 @@ def _say(line: str) -> None:
 def predict(args: argparse.Namespace) -> int:
     """Classifies the files of `args.inputs`, printing (and writing) each file's rows as it
     finishes; returns 1 when some files failed, else 0."""
+    check_decoder(args.decoder)
     paths = resolve_inputs(args.inputs)
     classifier = Classifier(args.model, args.batch_size)
     params = classifier.params
@@ -177,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of python -m trainer.predict; returns the exit status of pipeline.cli."""
     args = parse_args(argv)
     cli.quiet_start()
-    errors = (TrainerError, CatalogError, DatasetFormatError, OSError, tf.errors.OpError)
+    errors = (TrainerError, CatalogError, DatasetFormatError, MissingToolError, OSError,
+              tf.errors.OpError)  # fmt: skip
     return cli.run(lambda: predict(args), errors, "prediction stopped; rows written so far stay")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ from trainer import TrainerError, inputs
 from trainer.callbacks import (
     Backup,
     BestEpoch,
+    EpochLog,
     Validation,
     read_json,
     write_json,
@@ -90,6 +92,7 @@ def train(
         (2, args.base_epochs, args.base_learning_rate),
     )
     first_epoch = 0
+    on_terminal = sys.stdout.isatty()  # Keras' progress bar there, else EpochLog's lines
     with inputs.data_errors(args.data_dir):
         _log_spectrograms(job.logs, validation_data, labels)
         for phase, epochs, learning_rate in phases:
@@ -112,8 +115,11 @@ def train(
                     initial_epoch=first_epoch if resumed_at is None else resumed_at,
                     epochs=first_epoch + epochs,
                     steps_per_epoch=steps_per_epoch,
+                    shuffle=False,  # the dataset shuffles itself
+                    verbose=1 if on_terminal else 0,
                     callbacks=[
                         Validation(validation_data, labels, args.label_smoothing),
+                        *([] if on_terminal else [EpochLog()]),
                         *_callbacks(args, job, backup_dir),
                         *extra_callbacks,
                     ],
