@@ -40,9 +40,9 @@ def step_rate(image_size: int, phase: int) -> dict:
     images = rng.integers(0, 256, (BATCH, HEIGHT, WIDTH), dtype=np.uint8)
     labels = np.eye(CLASSES, dtype=np.float32)[rng.integers(0, CLASSES, BATCH)]
     data = tf.data.Dataset.from_tensors((images, labels)).repeat()
-    model.fit(data, steps_per_epoch=WARM_UP_STEPS, epochs=1, verbose=0)
+    model.fit(data, steps_per_epoch=WARM_UP_STEPS, epochs=1, verbose=0, shuffle=False)
     start = time.perf_counter()
-    model.fit(data, steps_per_epoch=STEPS, epochs=1, verbose=0)
+    model.fit(data, steps_per_epoch=STEPS, epochs=1, verbose=0, shuffle=False)
     wall = time.perf_counter() - start
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     return {
