@@ -41,9 +41,13 @@ def directory_mb(path: pathlib.Path) -> float:
 def measure(package: pathlib.Path, venv: pathlib.Path) -> dict:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin/python")
+    pip = [python, "-m", "pip", "install", "-q"]
+    # A current pip, as setup.sh and Beam's SDK images have: the pip that comes with Python 3.11's
+    # venv was still resolving the earlier tree's requirements after 17 CPU-minutes here.
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
     empty_mb = directory_mb(venv)
     began = time.perf_counter()
-    subprocess.run([python, "-m", "pip", "install", "-q", str(package)], check=True)
+    subprocess.run([*pip, str(package)], check=True)
     install_s = time.perf_counter() - began
     listed = subprocess.run([python, "-m", "pip", "list", "--format", "freeze"], check=True,
                             capture_output=True, text=True).stdout.split()  # fmt: skip
