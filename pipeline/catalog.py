@@ -13,30 +13,23 @@ from collections.abc import Iterable
 
 from apache_beam.io.filesystems import FileSystems
 
-AUDIO_EXTENSIONS = (
-    ".mp3",
-    ".wav",
-    ".flac",
-    ".ogg",
-    ".oga",
-    ".opus",
-    ".m4a",
-    ".aac",
-    ".aif",
-    ".aiff",
+from pipeline.columns import (
+    AUDIO_EXTENSIONS,
+    FILE_COLUMNS,
+    ID_COLUMNS,
+    LICENSE_COLUMNS,
+    QUALITY_COLUMNS,
+    RECORDIST_COLUMNS,
+    SPECIES_COLUMNS,
+    TYPE_COLUMNS,
+    URL_COLUMNS,
+    XC_EPITHET,
+    XC_GENUS,
 )
+
 LAYOUTS = ("folders", "csv", "master-set")
 LABEL_ORDER_RULE = "most recordings first (after selections), ties by species name"
 
-# Metadata columns, xeno-canto's names first; the first present one wins.
-_FILE_COLUMNS = ("file-name", "file_name", "filename", "file", "path")
-_SPECIES_COLUMNS = ("species", "en")
-_ID_COLUMNS = ("id", "recording_id")
-_TYPE_COLUMNS = ("type", "sound_type")
-_QUALITY_COLUMNS = ("q", "quality")
-_LICENSE_COLUMNS = ("lic", "license")
-_RECORDIST_COLUMNS = ("rec", "recordist")
-_URL_COLUMNS = ("url",)
 _XC_FILE_NAME = re.compile(r"^XC(\d+)\.[A-Za-z0-9]+$", re.IGNORECASE)
 _MASTER_SET_NAME = re.compile(
     r"^(?P<species>.+?) (?P<number>\d+) (?P<state>[A-Z]{2}) (?P<type>[^.]+)\.[A-Za-z0-9]+$"
@@ -144,18 +137,18 @@ def _check_columns(rows: list[dict[str, str]], path: str) -> None:
     columns = set(rows[0]) if rows else set()
     if not rows:
         raise CatalogError(f"{path}: the metadata has no rows")
-    if not columns & set(_FILE_COLUMNS):
-        raise CatalogError(f"{path}: no file column (one of {', '.join(_FILE_COLUMNS)})")
-    if not columns & set(_SPECIES_COLUMNS) and not {"gen", "sp"} <= columns:
+    if not columns & set(FILE_COLUMNS):
+        raise CatalogError(f"{path}: no file column (one of {', '.join(FILE_COLUMNS)})")
+    if not columns & set(SPECIES_COLUMNS) and not {XC_GENUS, XC_EPITHET} <= columns:
         raise CatalogError(f"{path}: no species column (species, en, or gen and sp)")
 
 
 def _species_of(row: dict[str, str], columns: set[str]) -> str:
     """The species of a row, from the first species column the file has (blank: unknown)."""
-    column = next((c for c in _SPECIES_COLUMNS if c in columns), None)
+    column = next((c for c in SPECIES_COLUMNS if c in columns), None)
     if column:
         return row.get(column, "").strip()
-    genus, epithet = row.get("gen", "").strip(), row.get("sp", "").strip()
+    genus, epithet = row.get(XC_GENUS, "").strip(), row.get(XC_EPITHET, "").strip()
     return f"{genus} {epithet}" if genus and epithet else ""
 
 
@@ -182,8 +175,8 @@ def catalog_from_csv(
     columns = set(rows[0])
     recordings, failures, seen_ids, used = [], [], set(), set()
     for row in rows:
-        recording_id = _first(row, _ID_COLUMNS)
-        name = _first(row, _FILE_COLUMNS) or by_xc_id.get(recording_id, "")
+        recording_id = _first(row, ID_COLUMNS)
+        name = _first(row, FILE_COLUMNS) or by_xc_id.get(recording_id, "")
         recording_id = recording_id or name
         species = _species_of(row, columns)
         if not name:
@@ -208,12 +201,12 @@ def catalog_from_csv(
                     by_relative[name],
                     name,
                     species,
-                    _first(row, _TYPE_COLUMNS),
-                    _first(row, _LICENSE_COLUMNS),
-                    _first(row, _QUALITY_COLUMNS),
+                    _first(row, TYPE_COLUMNS),
+                    _first(row, LICENSE_COLUMNS),
+                    _first(row, QUALITY_COLUMNS),
                     paths[by_relative[name]],
-                    _first(row, _RECORDIST_COLUMNS),
-                    _first(row, _URL_COLUMNS),
+                    _first(row, RECORDIST_COLUMNS),
+                    _first(row, URL_COLUMNS),
                 )  # fmt: skip
             )
     failures += [

@@ -17,9 +17,9 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.value_provider import StaticValueProvider
 
+from pipeline.columns import ATTRIBUTION_COLUMNS
 from schemas import ATTRIBUTION_FILE, INDEX_PREFIX, SPLITS, shard_suffix
 
-ATTRIBUTION_COLUMNS = ("recording_id", "species", "recordist", "license", "url", "source_file")
 TEMP_PREFIX = "beam-temp-"
 INDEX_SCHEMA = pa.schema(
     [
