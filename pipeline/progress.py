@@ -36,7 +36,7 @@ def _duration(seconds: float) -> str:
 class Progress(logging.Filter):
     """Counts finished recordings (or other units: predict's files) and prints at most one line
     every `every` seconds: done of total, audio hours (estimated from file sizes, when given),
-    rate, time left.
+    rate, time left, and what `extra` says (fetch's megabytes).
 
     As a filter on the worker-log logger it counts the build's recordings from log records and
     drops the workers' other records below ERROR.
@@ -49,10 +49,11 @@ class Progress(logging.Filter):
         every: float = 5.0,
         say: Callable = _print_now,
         unit: str = "recordings",
+        extra: Callable[[], str] | None = None,
     ) -> None:
         super().__init__()
         self._total, self._audio, self._every, self._say = total, audio_seconds, every, say
-        self._unit = unit
+        self._unit, self._extra = unit, extra
         self._done = 0
         self._first = self._last = 0.0
 
@@ -80,6 +81,7 @@ class Progress(logging.Filter):
         return (
             f"  {self._done:,} of {self._total:,} {self._unit}, "
             + (f"{_duration(fraction * audio)} of {_duration(audio)} of audio, " if audio else "")
+            + (f"{self._extra()}, " if self._extra else "")
             + f"{rate * 60:.1f} {self._unit}/min"
             + (f", {left}" if left and self._done < self._total else "")
         )

@@ -14,6 +14,7 @@ from pipeline import cli
 from tests.conftest import ctrl_c_as_in_a_terminal
 
 COMMANDS = [
+    "pipeline.fetch",
     "pipeline.build",
     "pipeline.preview",
     "trainer.task",
