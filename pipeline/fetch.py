@@ -37,6 +37,7 @@ from pipeline.fetching.outputs import (
     read_state,
     remove_pages_after,
     report_line,
+    skipped_lines,
     write_attribution,
     write_json_lines,
     write_licenses,
@@ -201,8 +202,7 @@ def _dry_run(
     lines = [report_line(r, names[r.recording_id], "selected",
                          "already downloaded" if r.recording_id in present else "to download")
              for r in kept]  # fmt: skip
-    lines += [report_line(s.recording, names[s.recording.recording_id], s.reason, s.detail)
-              for s in skipped]  # fmt: skip
+    lines += skipped_lines(skipped, names)
     write_json_lines(args.output / DRY_RUN_FILE, lines)
     _say(
         args,
@@ -241,6 +241,7 @@ def _download(
 
 def _write_tables(
     args: argparse.Namespace,
+    filters: Filters,
     recordings: list[Listed],
     kept: list[Listed],
     skipped: list[Skipped],
@@ -255,11 +256,9 @@ def _write_tables(
     write_attribution(output / ATTRIBUTION_FILE, downloaded, names)
     write_licenses(output / LICENSES_FILE, downloaded, skipped)
     by_id = {r.recording_id: r for r in kept}
-    lines = [report_line(s.recording, names[s.recording.recording_id], s.reason, s.detail)
-             for s in skipped]  # fmt: skip
+    lines = skipped_lines(skipped, names)
     lines += [report_line(by_id[i], names[i], o.reason, o.detail) for i, o in failed.items()]
     write_json_lines(output / FAILURES_FILE, lines)
-    filters = _filters(args)
     write_state(output / STATE_FILE, {
         "query": args.query, "api_url": redact(args.api_url),
         "fetched": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -305,7 +304,7 @@ def fetch(args: argparse.Namespace) -> int:
         return _dry_run(args, kept, skipped, present, names)
     outcomes = _download(args, kept, present, names)
     failed = {o.download.recording_id: o for o in outcomes if o.reason}
-    _write_tables(args, recordings, kept, skipped, failed, names)
+    _write_tables(args, filters, recordings, kept, skipped, failed, names)
     if failed:
         raise FetchError(f"{len(failed):,} of {len(kept):,} downloads failed (reasons in "
                          f"{output / FAILURES_FILE}); run the same command again to retry them")  # fmt: skip

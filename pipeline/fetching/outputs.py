@@ -58,13 +58,22 @@ def audio_names(recordings: Iterable[Listed]) -> dict[str, str]:
     return {i: f"XC{i}-{name}" if uses[name.casefold()] > 1 else name for i, name in wanted.items()}
 
 
+@contextlib.contextmanager
+def _replacing(path: pathlib.Path, binary: bool = False) -> Iterator[IO]:
+    """A file opened under a temporary name (UTF-8 text, or bytes), renamed to `path` once
+    written."""
+    partial = path.with_name(path.name + PART_SUFFIX)
+    text = {} if binary else {"newline": "", "encoding": "utf-8"}
+    with open(partial, "wb" if binary else "w", **text) as handle:
+        yield handle
+    os.replace(partial, path)
+
+
 def write_page(pages_dir: pathlib.Path, number: int, body: bytes) -> None:
     """pages/page-NNNN.json: one page of results, as the API gave it."""
     pages_dir.mkdir(parents=True, exist_ok=True)
-    path = pages_dir / PAGE_NAME.format(number)
-    partial = path.with_name(path.name + PART_SUFFIX)
-    partial.write_bytes(body)
-    os.replace(partial, path)
+    with _replacing(pages_dir / PAGE_NAME.format(number), binary=True) as handle:
+        handle.write(body)
 
 
 def remove_pages_after(pages_dir: pathlib.Path, pages: int) -> None:
@@ -73,14 +82,6 @@ def remove_pages_after(pages_dir: pathlib.Path, pages: int) -> None:
         match = _PAGE_FILE.match(path.name)
         if match and int(match[1]) > pages:
             path.unlink()
-
-
-@contextlib.contextmanager
-def _replacing(path: pathlib.Path) -> Iterator[IO[str]]:
-    partial = path.with_name(path.name + PART_SUFFIX)
-    with open(partial, "w", newline="", encoding="utf-8") as handle:
-        yield handle
-    os.replace(partial, path)
 
 
 def _cell(value: Any) -> str:
@@ -144,6 +145,12 @@ def report_line(recording: Listed, name: str, reason: str, detail: str) -> dict[
     """One line of fetch-failures.jsonl or dry-run.jsonl."""
     return {"id": recording.recording_id, "species": recording.species, "file": name,
             "url": recording.download_url, "reason": reason, "detail": detail}  # fmt: skip
+
+
+def skipped_lines(skipped: Iterable[Skipped], names: dict[str, str]) -> list[dict[str, str]]:
+    """The report lines of the recordings the selections left out."""
+    return [report_line(s.recording, names[s.recording.recording_id], s.reason, s.detail)
+            for s in skipped]  # fmt: skip
 
 
 def write_json_lines(path: pathlib.Path, lines: Iterable[dict[str, Any]]) -> None:
