@@ -63,7 +63,7 @@ RARE_THIRD = {"train": [40, 20, 4], "validation": [2, 2, 2], "test": [1, 1, 1]}
 
 
 def species_drawn(data_dir: str, *, balance: bool, batches: int = 30) -> np.ndarray:
-    info, labels = inputs.read_metadata(data_dir)
+    info, labels = inputs.read_info_and_labels(data_dir)
     dataset = inputs.train_dataset(data_dir, info, labels, 16, balance=balance, cache=balance)
     counts = np.zeros(len(labels))
     for spectrograms, one_hot in dataset.take(batches):
@@ -82,7 +82,7 @@ def test_training_draws_every_species_equally_often_unless_told_not_to(tmp_path)
 
 def test_evaluation_reads_every_example_once_in_order(tmp_path):
     data_dir = write_dataset(tmp_path, RARE_THIRD, compression="NONE")
-    info, labels = inputs.read_metadata(data_dir)
+    info, labels = inputs.read_info_and_labels(data_dir)
     dataset = inputs.eval_dataset(data_dir, "validation", info, labels, 4)
     assert dataset.cardinality() == math.ceil(6 / 4)
     batches = list(dataset)
@@ -175,7 +175,7 @@ def test_a_rare_species_repeats_are_spread_out_not_side_by_side(tmp_path, monkey
     way put each record's copies side by side ahead of the buffer)."""
     monkeypatch.setattr(inputs, "SHUFFLE_BUFFER", 16)
     data_dir = write_dataset(tmp_path, RARE_THIRD)
-    info, labels = inputs.read_metadata(data_dir)
+    info, labels = inputs.read_info_and_labels(data_dir)
     dataset = inputs.train_dataset(data_dir, info, labels, 16, seed=0)
     rare = [
         image.tobytes()

@@ -112,7 +112,7 @@ def test_augmentation_changes_training_inputs_and_leaves_inference_alone():
 
 
 def test_mixup_mixes_training_examples_and_their_labels(small_dataset):
-    info, labels = inputs.read_metadata(small_dataset)
+    info, labels = inputs.read_info_and_labels(small_dataset)
     plain = inputs.train_dataset(small_dataset, info, labels, 8, seed=0)
     mixed = inputs.train_dataset(small_dataset, info, labels, 8, seed=0, mixup=0.4)
     (x, y), (mx, my) = next(iter(plain)), next(iter(mixed))

@@ -1,4 +1,5 @@
-"""The job dir's layout: every path trainer.task, evaluate, export and predict use in it.
+"""The job dir: every path trainer.task, evaluate, export and predict use in it, and its JSON
+files.
 
     JOB_DIR/
       run.json                  the run's options (for evaluate: the data dir trained on)
@@ -16,6 +17,10 @@ Local or gs:// alike: paths are joined with "/".
 from __future__ import annotations
 
 import dataclasses
+import json
+from typing import Any
+
+import tensorflow as tf
 
 RUN_FILE = "run.json"
 STATE_FILE = "state.json"
@@ -28,6 +33,20 @@ BEST_WEIGHTS = "best.weights.h5"
 BEST_STATE = "best.json"
 BACKUP_WEIGHTS = "backup.weights.h5"  # in a backup-phaseN folder
 BACKUP_STATE = "backup.json"
+
+
+def read_json_file(path: str) -> Any:
+    """A JSON file's value, or None when it does not exist."""
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)
+
+
+def write_json_file(path: str, data: Any) -> None:
+    """Writes `data` to the JSON file at `path` (indented), replacing it."""
+    with tf.io.gfile.GFile(path, "w") as f:
+        json.dump(data, f, indent=2)
 
 
 @dataclasses.dataclass(frozen=True)

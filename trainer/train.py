@@ -15,17 +15,18 @@ import tensorflow as tf
 import schemas
 from schemas import DatasetFormatError
 from trainer import TrainerError, inputs
-from trainer.callbacks import (
-    Backup,
-    BestEpoch,
-    EpochLog,
-    Validation,
-    read_json,
-    write_json,
-)
-from trainer.evaluate import evaluate, summarize
+from trainer.callbacks import Backup, BestEpoch, EpochLog, Validation
+from trainer.evaluation import evaluate, summarize
 from trainer.export import export_model
-from trainer.job_dir import BEST_STATE, BEST_WEIGHTS, LAST_WEIGHTS, RUN_FILE, JobDir
+from trainer.job_dir import (
+    BEST_STATE,
+    BEST_WEIGHTS,
+    LAST_WEIGHTS,
+    RUN_FILE,
+    JobDir,
+    read_json_file,
+    write_json_file,
+)
 from trainer.model import Augmentation, build_model, resolve_weights, set_phase
 from trainer.options import TrainOptions
 
@@ -46,7 +47,7 @@ def train(
         keras.utils.set_random_seed(args.seed)
         tf.config.experimental.enable_op_determinism()
         _run_ops_one_at_a_time()
-    info, labels = inputs.read_metadata(args.data_dir)
+    info, labels = inputs.read_info_and_labels(args.data_dir)
     for split in ("train", "validation"):
         if not inputs.split_size(info, split):
             raise DatasetFormatError(f"{args.data_dir}: the {split} split has no examples")
@@ -127,7 +128,7 @@ def train(
                 model.save_weights(job.phase_weights(phase))
                 if tf.io.gfile.exists(backup_dir):
                     tf.io.gfile.rmtree(backup_dir)
-                write_json(job.state, {"phases_done": phase})
+                write_json_file(job.state, {"phases_done": phase})
             first_epoch += epochs
 
     model = new_model(None, mixed_precision=False)  # exported in float32, for any device
@@ -222,7 +223,7 @@ def _prepare_job_dir(args: TrainOptions, job: JobDir) -> None:
     if args.resume:
         logger.info("nothing to resume in %s; starting a new run", job_dir)
     tf.io.gfile.makedirs(job.checkpoints)  # also for --head-epochs 0
-    write_json(job.run, args.to_dict())
+    write_json_file(job.run, args.to_dict())
 
 
 def _log_devices() -> bool:
@@ -251,7 +252,7 @@ def _log_spectrograms(log_dir: str, dataset: tf.data.Dataset, labels: list[str])
 
 
 def _phases_done(job: JobDir) -> int:
-    state = read_json(job.state)
+    state = read_json_file(job.state)
     return state["phases_done"] if state else 0
 
 
@@ -273,7 +274,7 @@ def _summary(
 ) -> str:
     """One screen about the finished run."""
     history = _history(job)
-    best = read_json(job.checkpoint(BEST_STATE))
+    best = read_json_file(job.checkpoint(BEST_STATE))
     counts = ", ".join(f"{split} {info.counts.examples[split]}" for split in schemas.SPLITS)
     lines = [
         f"Training finished in {args.job_dir}",
