@@ -36,7 +36,7 @@ def read_rate(data_dir: str, pipeline: str) -> dict:
 
     from trainer import inputs
 
-    info, labels = inputs.read_metadata(data_dir)
+    info, labels = inputs.read_info_and_labels(data_dir)
     if pipeline == "train":
         dataset = inputs.train_dataset(data_dir, info, labels, BATCH)
     else:  # deterministic passes over the training split's shards, parsed and batched

@@ -1,10 +1,12 @@
-"""Reading a built dataset back, as a user would, to check what the builder wrote."""
+"""Reading a built dataset back, as a user would, to check what the builder wrote; and small
+datasets written by hand, as the builder would, for the trainer's tests."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 
 from schemas import (
@@ -20,6 +22,7 @@ from schemas import (
     SpeciesCounts,
     SpectrogramParams,
     SplitInfo,
+    make_example,
     parse_examples,
     read_dataset_info,
     shard_pattern,
@@ -108,3 +111,64 @@ def write_info(
     (data_dir / LABELS_FILE).write_text("".join(f"{name}\n" for name in labels))
     (data_dir / DATASET_INFO_FILE).write_text(json.dumps(info.to_dict(), indent=2))
     return info
+
+
+# The hand-written datasets of the trainer's tests (write_dataset).
+HEIGHT, WIDTH = 16, 24
+SPECIES = ["Azure Whistler", "Dusky Trillbird", "Finch's Warbler"]
+
+
+def write_dataset(
+    path: Path,
+    per_species: dict[str, list[int]],
+    *,
+    compression: str = "GZIP",
+    labels: list[str] = SPECIES,
+    record_labels: list[int] | None = None,
+) -> str:
+    """Writes a dataset as pipeline.build would: per split, examples of each species in order.
+
+    Species i shows a bright band at row 4 * i, so that it can be told apart.
+    `record_labels` overrides the label stored in the records of species i.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    record_labels = record_labels or list(range(len(per_species["train"])))
+    rng = np.random.default_rng(0)
+    suffix = ".gz" if compression == "GZIP" else ""
+    options = tf.io.TFRecordOptions(compression_type=compression if suffix else None)
+    for split, counts in per_species.items():
+        with tf.io.TFRecordWriter(
+            str(path / f"{split}-00000-of-00001.tfrecord{suffix}"), options
+        ) as writer:
+            for label, count in enumerate(counts):
+                for index in range(count):
+                    pixels = rng.integers(0, 60, (HEIGHT, WIDTH), dtype=np.uint8)
+                    pixels[4 * label : 4 * label + 2] = 250
+                    example = make_example(
+                        pixels,
+                        label=record_labels[label],
+                        species=SPECIES[label],
+                        recording_id=f"{split}-{label}-{index // 2}",
+                        snippet_index=index % 2,
+                        start_seconds=4.0 * (index % 2),
+                        source_file=f"{label}/{index // 2}.mp3",
+                    )
+                    writer.write(example.SerializeToString())
+    write_info(path, labels, per_species, height=HEIGHT, width=WIDTH, compression=compression)
+    return str(path)
+
+
+BALANCED = {"train": [4, 4, 4], "validation": [2, 2, 2], "test": [1, 1, 1]}
+RARE_THIRD = {"train": [40, 20, 4], "validation": [2, 2, 2], "test": [1, 1, 1]}
+
+
+def trainer_fails_with(capsys, data_dir: str, job_dir: Path, *extra: str) -> str:
+    """Runs trainer.task in-process, expecting it to stop with a one-line error; returns the line."""
+    from trainer import task
+
+    argv = ["--data-dir", data_dir, "--job-dir", str(job_dir), "--weights", "none"]
+    argv += [*extra, "--image-size", "75"]
+    assert task.main(argv) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("error: "), error
+    return error[0]

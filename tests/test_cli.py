@@ -61,7 +61,7 @@ def test_ctrl_c_is_one_line_and_status_130(capsys):
 
 
 def test_ctrl_c_stops_training_in_one_line(tmp_path):
-    from tests.test_trainer_inputs import BALANCED, write_dataset
+    from tests.datasets import BALANCED, write_dataset
     from trainer.task import INTERRUPTED
 
     data_dir = write_dataset(tmp_path / "data", BALANCED)
@@ -81,7 +81,7 @@ def test_ctrl_c_stops_training_in_one_line(tmp_path):
 
 
 def test_a_training_log_holds_one_plain_line_per_epoch(tmp_path):
-    from tests.test_trainer_inputs import BALANCED, write_dataset
+    from tests.datasets import BALANCED, write_dataset
 
     data_dir = write_dataset(tmp_path / "data", BALANCED)
     log = tmp_path / "train.log"

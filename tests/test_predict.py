@@ -64,7 +64,7 @@ def training_records(small_dataset, job_dir) -> dict[str, dict[str, np.ndarray]]
     from trainer.export import load_exported_model
 
     model, _, _ = load_exported_model(job_dir)
-    info, labels = inputs.read_metadata(small_dataset)
+    info, labels = inputs.read_info_and_labels(small_dataset)
     keys = ("source_file", "start_seconds", "spectrogram")
     records = collections.defaultdict(lambda: collections.defaultdict(list))
     for features in inputs.eval_dataset(small_dataset, "train", info, labels, 8):

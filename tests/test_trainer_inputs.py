@@ -10,60 +10,19 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import schemas
-from tests.datasets import write_info
-from trainer import inputs, task
-
-HEIGHT, WIDTH = 16, 24
-SPECIES = ["Azure Whistler", "Dusky Trillbird", "Finch's Warbler"]
-
-
-def write_dataset(
-    path: Path,
-    per_species: dict[str, list[int]],
-    *,
-    compression: str = "GZIP",
-    labels: list[str] = SPECIES,
-    record_labels: list[int] | None = None,
-) -> str:
-    """Writes a dataset as pipeline.build would: per split, examples of each species in order.
-
-    Species i shows a bright band at row 4 * i, so that it can be told apart.
-    `record_labels` overrides the label stored in the records of species i.
-    """
-    path.mkdir(parents=True, exist_ok=True)
-    record_labels = record_labels or list(range(len(per_species["train"])))
-    rng = np.random.default_rng(0)
-    suffix = ".gz" if compression == "GZIP" else ""
-    options = tf.io.TFRecordOptions(compression_type=compression if suffix else None)
-    for split, counts in per_species.items():
-        with tf.io.TFRecordWriter(
-            str(path / f"{split}-00000-of-00001.tfrecord{suffix}"), options
-        ) as writer:
-            for label, count in enumerate(counts):
-                for index in range(count):
-                    pixels = rng.integers(0, 60, (HEIGHT, WIDTH), dtype=np.uint8)
-                    pixels[4 * label : 4 * label + 2] = 250
-                    example = schemas.make_example(
-                        pixels,
-                        label=record_labels[label],
-                        species=SPECIES[label],
-                        recording_id=f"{split}-{label}-{index // 2}",
-                        snippet_index=index % 2,
-                        start_seconds=4.0 * (index % 2),
-                        source_file=f"{label}/{index // 2}.mp3",
-                    )
-                    writer.write(example.SerializeToString())
-    write_info(path, labels, per_species, height=HEIGHT, width=WIDTH, compression=compression)
-    return str(path)
-
-
-BALANCED = {"train": [4, 4, 4], "validation": [2, 2, 2], "test": [1, 1, 1]}
-RARE_THIRD = {"train": [40, 20, 4], "validation": [2, 2, 2], "test": [1, 1, 1]}
+from tests.datasets import (
+    BALANCED,
+    HEIGHT,
+    RARE_THIRD,
+    WIDTH,
+    trainer_fails_with,
+    write_dataset,
+)
+from trainer import inputs
 
 
 def species_drawn(data_dir: str, *, balance: bool, batches: int = 30) -> np.ndarray:
-    info, labels = inputs.read_metadata(data_dir)
+    info, labels = inputs.read_info_and_labels(data_dir)
     dataset = inputs.train_dataset(data_dir, info, labels, 16, balance=balance, cache=balance)
     counts = np.zeros(len(labels))
     for spectrograms, one_hot in dataset.take(batches):
@@ -82,7 +41,7 @@ def test_training_draws_every_species_equally_often_unless_told_not_to(tmp_path)
 
 def test_evaluation_reads_every_example_once_in_order(tmp_path):
     data_dir = write_dataset(tmp_path, RARE_THIRD, compression="NONE")
-    info, labels = inputs.read_metadata(data_dir)
+    info, labels = inputs.read_info_and_labels(data_dir)
     dataset = inputs.eval_dataset(data_dir, "validation", info, labels, 4)
     assert dataset.cardinality() == math.ceil(6 / 4)
     batches = list(dataset)
@@ -93,33 +52,25 @@ def test_evaluation_reads_every_example_once_in_order(tmp_path):
     assert first[0, 0].min() == 250  # row 0 (0 Hz) is species 0's band
 
 
-def fails_with(capsys, data_dir: str, job_dir: Path, *extra: str) -> str:
-    """Runs the trainer, expecting it to stop with a one-line error; returns the line."""
-    argv = ["--data-dir", data_dir, "--job-dir", str(job_dir), "--weights", "none"]
-    argv += [*extra, "--image-size", "75"]
-    assert task.main(argv) == 1
-    error = capsys.readouterr().err.strip().splitlines()
-    assert len(error) == 1 and error[0].startswith("error: "), error
-    return error[0]
-
-
 def test_an_unknown_format_version_is_refused(tmp_path, capsys):
     data_dir = write_dataset(tmp_path / "data", BALANCED)
     info = json.loads(Path(data_dir, "dataset.json").read_text())
     Path(data_dir, "dataset.json").write_text(json.dumps({**info, "format_version": 99}))
-    assert "format version 99 is not supported" in fails_with(capsys, data_dir, tmp_path / "job")
+    assert "format version 99 is not supported" in trainer_fails_with(
+        capsys, data_dir, tmp_path / "job"
+    )
 
 
 def test_labels_txt_must_agree_with_dataset_json(tmp_path, capsys):
     data_dir = write_dataset(tmp_path / "data", BALANCED)
     Path(data_dir, "labels.txt").write_text("Azure Whistler\nDusky Trillbird\n")
-    error = fails_with(capsys, data_dir, tmp_path / "job")
+    error = trainer_fails_with(capsys, data_dir, tmp_path / "job")
     assert "labels.txt has 2 species but dataset.json says 3" in error
 
 
 def test_a_record_label_beyond_labels_txt_is_refused(tmp_path, capsys):
     data_dir = write_dataset(tmp_path / "data", BALANCED, record_labels=[0, 1, 3])
-    error = fails_with(capsys, data_dir, tmp_path / "job")
+    error = trainer_fails_with(capsys, data_dir, tmp_path / "job")
     assert "label index beyond the lines of labels.txt" in error
 
 
@@ -130,7 +81,7 @@ def test_a_corrupt_shard_is_refused(tmp_path, capsys, compression):
     data = bytearray(shard.read_bytes())
     data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)
     shard.write_bytes(bytes(data))
-    assert "a TFRecord shard is corrupt" in fails_with(capsys, data_dir, tmp_path / "job")
+    assert "a TFRecord shard is corrupt" in trainer_fails_with(capsys, data_dir, tmp_path / "job")
 
 
 def test_records_of_another_size_than_dataset_json_says_are_refused(tmp_path, capsys):
@@ -139,34 +90,7 @@ def test_records_of_another_size_than_dataset_json_says_are_refused(tmp_path, ca
     Path(data_dir, "dataset.json").write_text(
         json.dumps({**info, "image": {"height": 8, "width": 24}})
     )
-    assert "not of the size" in fails_with(capsys, data_dir, tmp_path / "job")
-
-
-def test_a_job_dir_holding_another_run_is_kept_without_overwrite(tmp_path, capsys):
-    data_dir = write_dataset(tmp_path / "data", BALANCED, record_labels=[0, 1, 3])
-    job_dir = tmp_path / "job"
-    job_dir.mkdir()
-    (job_dir / "run.json").write_text("{}")
-    assert "holds another run" in fails_with(capsys, data_dir, job_dir)
-    assert (job_dir / "run.json").read_text() == "{}"
-    # With --overwrite the old run goes, and the trainer goes on (to this dataset's bad label).
-    assert "label index" in fails_with(capsys, data_dir, job_dir, "--overwrite")
-    assert json.loads((job_dir / "run.json").read_text())["data_dir"] == data_dir
-
-
-def test_a_job_dir_holding_other_files_is_never_deleted(tmp_path, capsys):
-    data_dir = write_dataset(tmp_path / "data", BALANCED)
-    error = fails_with(capsys, data_dir, tmp_path, "--overwrite")  # tmp_path holds the dataset
-    assert "holds files but no trainer run" in error
-    assert (tmp_path / "data" / "dataset.json").is_file()
-
-
-def test_a_weights_file_that_is_not_inception_v3_is_refused(tmp_path, capsys):
-    data_dir = write_dataset(tmp_path / "data", BALANCED)
-    weights = tmp_path / "notes.h5"
-    weights.write_text("not weights")
-    error = fails_with(capsys, data_dir, tmp_path / "job", "--weights", str(weights))
-    assert "not weights of Inception-v3" in error
+    assert "not of the size" in trainer_fails_with(capsys, data_dir, tmp_path / "job")
 
 
 def test_a_rare_species_repeats_are_spread_out_not_side_by_side(tmp_path, monkeypatch):
@@ -175,7 +99,7 @@ def test_a_rare_species_repeats_are_spread_out_not_side_by_side(tmp_path, monkey
     way put each record's copies side by side ahead of the buffer)."""
     monkeypatch.setattr(inputs, "SHUFFLE_BUFFER", 16)
     data_dir = write_dataset(tmp_path, RARE_THIRD)
-    info, labels = inputs.read_metadata(data_dir)
+    info, labels = inputs.read_info_and_labels(data_dir)
     dataset = inputs.train_dataset(data_dir, info, labels, 16, seed=0)
     rare = [
         image.tobytes()

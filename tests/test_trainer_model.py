@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.datasets import BALANCED, trainer_fails_with, write_dataset
 from trainer import TrainerError
 from trainer.layers import SpectrogramToImage, TimeCrop
 from trainer.model import SCRATCH_BATCHNORM_MOMENTUM, build_model, set_phase
@@ -107,3 +108,11 @@ def test_mixed_precision_keeps_the_softmax_in_float32():
     assert mixed.get_layer("inception_v3").compute_dtype == "float16"
     assert mixed.output.dtype == "float32"
     assert keras.config.dtype_policy().name == "float32"  # the global policy is left alone
+
+
+def test_a_weights_file_that_is_not_inception_v3_is_refused(tmp_path, capsys):
+    data_dir = write_dataset(tmp_path / "data", BALANCED)
+    weights = tmp_path / "notes.h5"
+    weights.write_text("not weights")
+    error = trainer_fails_with(capsys, data_dir, tmp_path / "job", "--weights", str(weights))
+    assert "not weights of Inception-v3" in error

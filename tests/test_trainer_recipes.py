@@ -1,4 +1,4 @@
-"""Repeatable runs, the best epoch exported, augmentation and presets of trainer.task."""
+"""Repeatable runs, the best epoch exported, augmentation and mixup of trainer.task."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import pytest
 
 from trainer import inputs, model, task, train
 from trainer.export import load_exported_model
-from trainer.options import PRESETS
 
 pytestmark = pytest.mark.slow
 
@@ -93,19 +92,6 @@ def test_the_best_epoch_is_exported_even_when_the_last_is_worse(two_runs):
     assert not same(exported.get_weights(), weights_of("last.weights.h5"))
 
 
-def test_presets_set_their_flags_and_explicit_flags_win():
-    scratch = task.parse_args(["--preset", "scratch-cpu"])
-    for name, value in PRESETS["scratch-cpu"].items():
-        assert getattr(scratch, name) == value
-    seed = task.parse_args(["--preset", "seed"])
-    assert (seed.weights, seed.image_size, seed.head_epochs) == ("imagenet", 299, 5)
-    assert (seed.head_learning_rate, seed.base_learning_rate) == (1e-3, 1e-4)
-    mine = task.parse_args(["--preset", "scratch-cpu", "--image-size", "160", "--seed", "3"])
-    assert (mine.image_size, mine.seed, mine.weights) == (160, 3, "none")
-    assert (mine.architecture, mine.learning_rate_schedule) == ("compact", "cosine")
-    assert (seed.architecture, seed.learning_rate_schedule) == ("inception-v3", "constant")
-
-
 def test_augmentation_changes_training_inputs_and_leaves_inference_alone():
     augmentation = model.Augmentation(frequency_masks=2, time_masks=2, gain=0.2, contrast=0.2)
     augmented = model.build_model(32, 40, 3, image_size=75, seed=1, augmentation=augmentation)
@@ -126,7 +112,7 @@ def test_augmentation_changes_training_inputs_and_leaves_inference_alone():
 
 
 def test_mixup_mixes_training_examples_and_their_labels(small_dataset):
-    info, labels = inputs.read_metadata(small_dataset)
+    info, labels = inputs.read_info_and_labels(small_dataset)
     plain = inputs.train_dataset(small_dataset, info, labels, 8, seed=0)
     mixed = inputs.train_dataset(small_dataset, info, labels, 8, seed=0, mixup=0.4)
     (x, y), (mx, my) = next(iter(plain)), next(iter(mixed))

@@ -56,7 +56,7 @@ def read_history(job_dir: Path) -> list[dict[str, str]]:
 def base_weights(small_dataset, tmp_path_factory) -> str:
     """A stand-in for ImageNet weights (offline): a random Inception-v3 base whose BatchNorm
     statistics are those of small_dataset."""
-    info, labels = inputs.read_metadata(small_dataset)
+    info, labels = inputs.read_info_and_labels(small_dataset)
     batches = inputs.eval_dataset(small_dataset, "train", info, labels, 64)
     spectrograms = np.concatenate([batch["spectrogram"] for batch in batches])
     untrained = model.build_model(*spectrograms.shape[1:], len(labels), image_size=IMAGE_SIZE)
@@ -155,7 +155,7 @@ def test_metrics_json_holds_every_metric_and_agrees_with_the_predictions(job):
     metrics = json.loads((job["dir"] / "metrics-test.json").read_text())
     assert metrics == json.loads(json.dumps(job["metrics"]))
     keras_model, labels, _ = load_exported_model(str(job["dir"]))
-    info, _ = inputs.read_metadata(job["data_dir"])
+    info, _ = inputs.read_info_and_labels(job["data_dir"])
     batches = list(inputs.eval_dataset(job["data_dir"], "test", info, labels, 64))
     expected = compute_metrics(
         np.concatenate([b["label"] for b in batches]),

@@ -1,8 +1,5 @@
-"""Keras trainer: fine-tunes Inception-v3 on the spectrogram datasets that pipeline.build writes."""
-
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ info and warning spam
+"""Keras trainer on the spectrogram datasets that pipeline.build writes: Inception-v3 fine-tuned
+(head first, then all layers) or a compact CNN trained from scratch, evaluation and prediction."""
 
 
 class TrainerError(Exception):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any
@@ -11,21 +10,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from trainer.job_dir import BACKUP_STATE, BACKUP_WEIGHTS
+from trainer.evaluation import predict_split
+from trainer.job_dir import BACKUP_STATE, BACKUP_WEIGHTS, read_json_file, write_json_file
 from trainer.metrics import split_metrics
-
-
-def read_json(path: str) -> Any:
-    """A JSON file's value, or None when it does not exist."""
-    if not tf.io.gfile.exists(path):
-        return None
-    with tf.io.gfile.GFile(path) as f:
-        return json.load(f)
-
-
-def write_json(path: str, value: Any) -> None:
-    with tf.io.gfile.GFile(path, "w") as f:
-        json.dump(value, f, indent=2)
 
 
 class Validation(keras.callbacks.Callback):
@@ -36,21 +23,16 @@ class Validation(keras.callbacks.Callback):
     logs, so the callbacks after this one (CSVLogger, TensorBoard) see them.
     """
 
-    def __init__(self, dataset: tf.data.Dataset, species: list[str], label_smoothing: float):
+    def __init__(self, dataset: tf.data.Dataset, label_names: list[str], label_smoothing: float):
         super().__init__()
         self.dataset = dataset
-        self.species = species
+        self.label_names = label_names
         self.loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
 
     def on_epoch_end(self, epoch, logs=None):
-        probabilities, labels, recordings = [], [], []
-        for features in self.dataset:
-            probabilities.append(np.asarray(self.model.predict_on_batch(features["spectrogram"])))
-            labels.append(features["label"].numpy())
-            recordings.extend(r.decode() for r in features["recording_id"].numpy())
-        probabilities, labels = np.concatenate(probabilities), np.concatenate(labels)
-        metrics = split_metrics(labels, probabilities, recordings, self.species)
-        one_hot = np.eye(len(self.species), dtype=np.float32)[labels]
+        probabilities, label_ids, recording_ids = predict_split(self.model, self.dataset)
+        metrics = split_metrics(label_ids, probabilities, recording_ids, self.label_names)
+        one_hot = np.eye(len(self.label_names), dtype=np.float32)[label_ids]
         logs.update(
             val_loss=float(self.loss(one_hot, probabilities)),
             val_accuracy=metrics["top1_accuracy"],
@@ -90,10 +72,10 @@ class BestEpoch(keras.callbacks.Callback):
         return (logs["val_recording_accuracy"], -logs["val_loss"])
 
     def on_epoch_end(self, epoch, logs=None):
-        best = read_json(self.state)
+        best = read_json_file(self.state)
         if best is None or self._score(logs) > self._score(best):
             self.model.save_weights(self.weights, overwrite=True)
-            write_json(self.state, {"epoch": epoch, "by": self.by, **_floats(logs)})
+            write_json_file(self.state, {"epoch": epoch, "by": self.by, **_floats(logs)})
 
 
 class Backup(keras.callbacks.Callback):
@@ -122,12 +104,12 @@ class Backup(keras.callbacks.Callback):
     def _save(self, next_epoch: int) -> None:
         tf.io.gfile.makedirs(self.directory)
         self.model.save_weights(os.path.join(self.directory, BACKUP_WEIGHTS), overwrite=True)
-        write_json(os.path.join(self.directory, BACKUP_STATE), {"epoch": next_epoch})
+        write_json_file(os.path.join(self.directory, BACKUP_STATE), {"epoch": next_epoch})
 
     @staticmethod
     def restore(model: keras.Model, directory: str) -> int | None:
         """Loads a backup into a compiled model; returns the epoch to go on from, or None."""
-        state = read_json(os.path.join(directory, BACKUP_STATE))
+        state = read_json_file(os.path.join(directory, BACKUP_STATE))
         if state is None:
             return None
         model.optimizer.build(model.trainable_variables)

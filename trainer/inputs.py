@@ -18,16 +18,17 @@ PARSE_BATCH = 64  # records parsed together in training, before balancing and th
 LABEL_OUT_OF_RANGE = "a record has a label index beyond the lines of labels.txt"
 
 
-def read_metadata(data_dir: str) -> tuple[schemas.DatasetInfo, list[str]]:
-    """Reads dataset.json and labels.txt, refusing an unknown format or disagreeing labels."""
+def read_info_and_labels(data_dir: str) -> tuple[schemas.DatasetInfo, list[str]]:
+    """Reads dataset.json and labels.txt (the label names, line i is label id i), refusing an
+    unknown format or disagreeing labels."""
     info = schemas.read_dataset_info(data_dir)
-    labels = schemas.read_labels(data_dir)
-    if len(labels) != info.labels.count:
+    label_names = schemas.read_labels(data_dir)
+    if len(label_names) != info.labels.count:
         raise DatasetFormatError(
-            f"{data_dir}: labels.txt has {len(labels)} species but dataset.json says "
+            f"{data_dir}: labels.txt has {len(label_names)} species but dataset.json says "
             f"{info.labels.count}"
         )
-    return info, labels
+    return info, label_names
 
 
 def split_size(info: schemas.DatasetInfo, split: str) -> int:
@@ -84,7 +85,7 @@ def _examples(
 def train_dataset(
     data_dir: str,
     info: schemas.DatasetInfo,
-    labels: list[str],
+    label_names: list[str],
     batch_size: int,
     *,
     balance: bool = True,
@@ -101,7 +102,7 @@ def train_dataset(
     example is mixed with another of its batch and their labels alike, by a Beta(a, a) weight.
     A seed makes the order (and the mixing) repeatable.
     """
-    n_classes = len(labels)
+    n_classes = len(label_names)
     dataset = _examples(
         data_dir, "train", info, n_classes, training=True, batch=PARSE_BATCH, seed=seed
     )
@@ -110,7 +111,9 @@ def train_dataset(
         dataset = dataset.cache()
     if balance:
         present = [
-            index for index, name in enumerate(labels) if info.counts.split_examples("train", name)
+            index
+            for index, name in enumerate(label_names)
+            if info.counts.split_examples("train", name)
         ]
         buffer = max(16, SHUFFLE_BUFFER // len(present))
 
@@ -149,8 +152,8 @@ def _mixup(dataset: tf.data.Dataset, alpha: float, seed: int | None) -> tf.data.
         weight = a / (a + b)
         images = tf.cast(spectrograms, tf.float32)
         mixed = weight[:, None, None] * images + (1 - weight[:, None, None]) * images[::-1]
-        labels = weight[:, None] * one_hot + (1 - weight[:, None]) * one_hot[::-1]
-        return tf.cast(tf.round(mixed), tf.uint8), labels
+        mixed_one_hot = weight[:, None] * one_hot + (1 - weight[:, None]) * one_hot[::-1]
+        return tf.cast(tf.round(mixed), tf.uint8), mixed_one_hot
 
     return dataset.enumerate().map(mix, num_parallel_calls=AUTOTUNE)
 
@@ -163,27 +166,18 @@ def eval_dataset(
     data_dir: str,
     split: str,
     info: schemas.DatasetInfo,
-    labels: list[str],
+    label_names: list[str],
     batch_size: int,
     *,
     cache: bool = False,
 ) -> tf.data.Dataset:
     """One deterministic pass over a split as batches of parsed features (all keys of schemas)."""
-    dataset = _examples(data_dir, split, info, len(labels), training=False, batch=batch_size)
+    dataset = _examples(data_dir, split, info, len(label_names), training=False, batch=batch_size)
     batches = math.ceil(split_size(info, split) / batch_size)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
     if cache:
         dataset = dataset.cache()
     return dataset.prefetch(AUTOTUNE)
-
-
-def with_one_hot(dataset: tf.data.Dataset, n_classes: int) -> tf.data.Dataset:
-    """(spectrogram, one-hot label) batches of an eval_dataset, for Keras' fit and evaluate."""
-
-    def one_hot(features: dict[str, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
-        return features["spectrogram"], tf.one_hot(features["label"], n_classes)
-
-    return dataset.map(one_hot)
 
 
 @contextlib.contextmanager

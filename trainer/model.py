@@ -1,4 +1,5 @@
-"""The model: uint8 spectrograms in, time crop and image preprocessing, Inception-v3, softmax."""
+"""The model: uint8 spectrograms in, time crop and image preprocessing, a base (Inception-v3 or a
+compact CNN), softmax."""
 
 from __future__ import annotations
 
@@ -9,11 +10,10 @@ import tensorflow as tf
 
 from trainer import TrainerError
 from trainer.layers import SpecAugment, SpectrogramToImage, TimeCrop
+from trainer.options import TrainOptions
 
-ARCHITECTURES = ("inception-v3", "compact")
 COMPACT_FILTERS = (16, 32, 64, 128)
 CROP_FRACTION = 3.75 / 4.0
-MIN_IMAGE_SIZE = 75  # the smallest input Inception-v3 accepts
 SCRATCH_BATCHNORM_MOMENTUM = 0.9
 IMAGENET_WEIGHTS_URL = (
     "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
@@ -24,16 +24,17 @@ IMAGENET_WEIGHTS_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"
 
 @dataclasses.dataclass(frozen=True)
 class Augmentation:
-    """Training-only augmentation inside the model (see trainer.layers and Keras' layers)."""
+    """Training-only augmentation inside the model (see trainer.layers and Keras' layers); by
+    default none, as in TrainOptions."""
 
-    frequency_masks: int = 0
-    time_masks: int = 0
-    mask_fraction: float = 0.1
-    gain: float = 0.0
-    contrast: float = 0.0
+    frequency_masks: int = TrainOptions.frequency_masks
+    time_masks: int = TrainOptions.time_masks
+    mask_fraction: float = TrainOptions.mask_fraction
+    gain: float = TrainOptions.gain
+    contrast: float = TrainOptions.contrast
 
 
-def resolve_weights(weights: str, architecture: str = "inception-v3") -> str | None:
+def resolve_weights(weights: str, architecture: str = TrainOptions.architecture) -> str | None:
     """Maps --weights ("imagenet", "none" or a file) to a local weights file, or None."""
     if weights == "none":
         return None
@@ -100,10 +101,10 @@ def build_model(
     width: int,
     n_classes: int,
     *,
-    architecture: str = "inception-v3",
-    image_size: int = 299,
+    architecture: str = TrainOptions.architecture,
+    image_size: int = TrainOptions.image_size,
     weights: str | None = None,
-    dropout: float = 0.5,
+    dropout: float = TrainOptions.dropout,
     freeze_batchnorm: bool = True,
     mixed_precision: bool = False,
     seed: int | None = None,

@@ -1,8 +1,15 @@
-"""Two-phase fine-tuning (head, then base) with checkpoints, resume, logs, export and evaluation."""
+"""Training in two phases (the head, then base and head) with checkpoints, resume, logs, export
+and evaluation.
+
+train() runs three steps: prepare (seeding, checks, the base's weights, the job dir, the
+datasets), fit_phase for each phase not done yet (the same step for both), and finish (export,
+test metrics, summary).
+"""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import logging
 import os
 import sys
@@ -14,24 +21,89 @@ import tensorflow as tf
 
 import schemas
 from schemas import DatasetFormatError
-from trainer import TrainerError, inputs
-from trainer.callbacks import (
-    Backup,
-    BestEpoch,
-    EpochLog,
-    Validation,
-    read_json,
-    write_json,
-)
-from trainer.evaluate import evaluate, summarize
+from trainer import inputs
+from trainer.callbacks import Backup, BestEpoch, EpochLog, Validation
+from trainer.evaluation import evaluate, summarize
 from trainer.export import export_model
-from trainer.job_dir import BEST_STATE, BEST_WEIGHTS, LAST_WEIGHTS, RUN_FILE, JobDir
+from trainer.job_dir import (
+    BEST_STATE,
+    BEST_WEIGHTS,
+    LAST_WEIGHTS,
+    JobDir,
+    read_json_file,
+    write_json_file,
+)
 from trainer.model import Augmentation, build_model, resolve_weights, set_phase
 from trainer.options import TrainOptions
 
 SPECTROGRAMS_LOGGED = 6
 
 logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Phase:
+    """One phase of a run: 1 trains the head only, 2 the base and head."""
+
+    number: int
+    epochs: int
+    learning_rate: float
+    first_epoch: int  # the run's epochs before this phase
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """What the steps of one training run share, once prepared."""
+
+    options: TrainOptions
+    info: schemas.DatasetInfo
+    label_names: list[str]
+    job: JobDir
+    base_weights: str | None  # the base's initial weights file; None: random
+    mixed_precision: bool
+    train_data: tf.data.Dataset
+    validation_data: tf.data.Dataset
+
+    def new_model(self, base_weights: str | None, *, mixed_precision: bool) -> keras.Model:
+        """The classifier of these options, its base initialised from `base_weights`."""
+        options = self.options
+        return build_model(
+            self.info.image.height,
+            self.info.image.width,
+            len(self.label_names),
+            architecture=options.architecture,
+            image_size=options.image_size,
+            weights=base_weights,
+            dropout=options.dropout,
+            freeze_batchnorm=options.weights != "none",
+            mixed_precision=mixed_precision,
+            seed=options.seed,
+            augmentation=Augmentation(
+                frequency_masks=options.frequency_masks,
+                time_masks=options.time_masks,
+                mask_fraction=options.mask_fraction,
+                gain=options.gain,
+                contrast=options.contrast,
+            ),
+        )
+
+    def phases(self) -> list[Phase]:
+        """Both phases, in order, with the epoch each starts at (a phase may have 0 epochs)."""
+        options = self.options
+        return [
+            Phase(
+                number=1,
+                epochs=options.head_epochs,
+                learning_rate=options.head_learning_rate,
+                first_epoch=0,
+            ),
+            Phase(
+                number=2,
+                epochs=options.base_epochs,
+                learning_rate=options.base_learning_rate,
+                first_epoch=options.head_epochs,
+            ),
+        ]
 
 
 def train(
@@ -42,42 +114,38 @@ def train(
     With a seed, the run is repeatable on a CPU: seeded weights, shuffles, crops and masks, and
     TensorFlow's deterministic ops (tf.config.experimental.enable_op_determinism).
     """
+    run = prepare(args)
+    with inputs.data_errors(args.data_dir):
+        _log_spectrograms(run.job.logs, run.validation_data, run.label_names)
+        for phase in run.phases():
+            if phase.epochs and phase.number > run.job.phases_done():
+                fit_phase(run, phase, extra_callbacks)
+    return finish(run)
+
+
+def prepare(args: TrainOptions) -> Run:
+    """Seeds the run, checks the dataset, finds the base's weights, starts (or resumes) the run
+    in its job dir and opens the training and validation data.
+
+    The order matters: a seeded run's random ops are created in it, and an offline machine
+    fails on the weights before any job dir is made.
+    """
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
         tf.config.experimental.enable_op_determinism()
         _run_ops_one_at_a_time()
-    info, labels = inputs.read_metadata(args.data_dir)
+    info, label_names = inputs.read_info_and_labels(args.data_dir)
     for split in ("train", "validation"):
         if not inputs.split_size(info, split):
             raise DatasetFormatError(f"{args.data_dir}: the {split} split has no examples")
-    # first: an offline machine leaves no job dir behind
-    weights = resolve_weights(args.weights, args.architecture)
+    base_weights = resolve_weights(args.weights, args.architecture)
     job = JobDir(args.job_dir)
-    _prepare_job_dir(args, job)
-    use_mixed_precision = _log_devices() and args.mixed_precision
-    height, width = info.image.height, info.image.width
-
-    def new_model(weights: str | None, mixed_precision: bool) -> keras.Model:
-        return build_model(
-            height,
-            width,
-            len(labels),
-            architecture=args.architecture,
-            image_size=args.image_size,
-            weights=weights,
-            dropout=args.dropout,
-            freeze_batchnorm=args.weights != "none",
-            mixed_precision=mixed_precision,
-            seed=args.seed,
-            augmentation=Augmentation(
-                args.frequency_masks, args.time_masks, args.mask_fraction, args.gain, args.contrast
-            ),
-        )
-
+    job.start_run(args)
+    mixed_precision = _log_devices() and args.mixed_precision
     train_data = inputs.train_dataset(
         args.data_dir,
         info,
-        labels,
+        label_names,
         args.batch_size,
         balance=args.balance,
         cache=args.cache,
@@ -85,58 +153,76 @@ def train(
         mixup=args.mixup,
     )
     validation_data = inputs.eval_dataset(
-        args.data_dir, "validation", info, labels, args.batch_size, cache=True
+        args.data_dir, "validation", info, label_names, args.batch_size, cache=True
     )
-    phases = (
-        (1, args.head_epochs, args.head_learning_rate),
-        (2, args.base_epochs, args.base_learning_rate),
+    return Run(
+        options=args,
+        info=info,
+        label_names=label_names,
+        job=job,
+        base_weights=base_weights,
+        mixed_precision=mixed_precision,
+        train_data=train_data,
+        validation_data=validation_data,
     )
-    first_epoch = 0
-    on_terminal = sys.stdout.isatty()  # Keras' progress bar there, else EpochLog's lines
-    with inputs.data_errors(args.data_dir):
-        _log_spectrograms(job.logs, validation_data, labels)
-        for phase, epochs, learning_rate in phases:
-            if epochs and phase > _phases_done(job):
-                earlier = job.phase_weights(phase - 1)
-                resume_from = tf.io.gfile.exists(earlier) and phase == 2
-                model = new_model(None if resume_from else weights, use_mixed_precision)
-                if resume_from:
-                    model.load_weights(earlier)
-                set_phase(model, phase, args.unfreeze_from)
-                steps_per_epoch = args.steps_per_epoch or inputs.steps_per_epoch(
-                    info, args.batch_size
-                )
-                _compile(model, args, _learning_rate(args, learning_rate, epochs, steps_per_epoch))
-                backup_dir = job.backup(phase)
-                resumed_at = Backup.restore(model, backup_dir)
-                logger.info("phase %d: %s", phase, "head only" if phase == 1 else "base and head")
-                model.fit(
-                    train_data,
-                    initial_epoch=first_epoch if resumed_at is None else resumed_at,
-                    epochs=first_epoch + epochs,
-                    steps_per_epoch=steps_per_epoch,
-                    shuffle=False,  # the dataset shuffles itself
-                    verbose=1 if on_terminal else 0,
-                    callbacks=[
-                        Validation(validation_data, labels, args.label_smoothing),
-                        *([] if on_terminal else [EpochLog()]),
-                        *_callbacks(args, job, backup_dir),
-                        *extra_callbacks,
-                    ],
-                )
-                model.save_weights(job.phase_weights(phase))
-                if tf.io.gfile.exists(backup_dir):
-                    tf.io.gfile.rmtree(backup_dir)
-                write_json(job.state, {"phases_done": phase})
-            first_epoch += epochs
 
-    model = new_model(None, mixed_precision=False)  # exported in float32, for any device
-    model.load_weights(job.checkpoint(BEST_WEIGHTS))
+
+def fit_phase(
+    run: Run, phase: Phase, extra_callbacks: Sequence[keras.callbacks.Callback] = ()
+) -> None:
+    """Trains one phase to its end, then saves its weights and marks it done in state.json.
+
+    Phase 2 starts from phase 1's weights when there are some (else from the base's initial
+    weights). A backup of an interrupted run (--resume) restores weights and optimizer and
+    gives the epoch to go on from; epochs count over the whole run, as history.csv does.
+    """
+    args, job = run.options, run.job
+    earlier = job.phase_weights(phase.number - 1)
+    resume_from = tf.io.gfile.exists(earlier) and phase.number == 2
+    model = run.new_model(
+        None if resume_from else run.base_weights, mixed_precision=run.mixed_precision
+    )
+    if resume_from:
+        model.load_weights(earlier)
+    set_phase(model, phase.number, args.unfreeze_from)
+    steps_per_epoch = args.steps_per_epoch or inputs.steps_per_epoch(run.info, args.batch_size)
+    learning_rate = _learning_rate(args, phase.learning_rate, phase.epochs, steps_per_epoch)
+    _compile(model, args, learning_rate)
+    backup_dir = job.backup(phase.number)
+    resumed_at = Backup.restore(model, backup_dir)
+    logger.info("phase %d: %s", phase.number, "head only" if phase.number == 1 else "base and head")
+    on_terminal = sys.stdout.isatty()  # Keras' progress bar there, else EpochLog's lines
+    model.fit(
+        run.train_data,
+        initial_epoch=phase.first_epoch if resumed_at is None else resumed_at,
+        epochs=phase.first_epoch + phase.epochs,
+        steps_per_epoch=steps_per_epoch,
+        shuffle=False,  # the dataset shuffles itself
+        verbose=1 if on_terminal else 0,
+        callbacks=[
+            Validation(run.validation_data, run.label_names, args.label_smoothing),
+            *([] if on_terminal else [EpochLog()]),
+            *_callbacks(args, job, backup_dir),
+            *extra_callbacks,
+        ],
+    )
+    model.save_weights(job.phase_weights(phase.number))
+    if tf.io.gfile.exists(backup_dir):
+        tf.io.gfile.rmtree(backup_dir)
+    write_json_file(job.state, {"phases_done": phase.number})
+
+
+def finish(run: Run) -> dict[str, Any]:
+    """Exports the best epoch's model (in float32, for any device), evaluates it on the test
+    split when there is one, prints the summary; returns the test metrics or {}."""
+    args = run.options
+    model = run.new_model(None, mixed_precision=False)
+    model.load_weights(run.job.checkpoint(BEST_WEIGHTS))
     export_dir = export_model(model, args.job_dir, args.data_dir, tflite=args.export_tflite)
     metrics = {}
-    if inputs.split_size(info, "test"):
+    if inputs.split_size(run.info, "test"):
         metrics = evaluate(model, args.data_dir, "test", args.job_dir, batch_size=args.batch_size)
-    print(_summary(args, job, info, labels, export_dir, metrics))
+    print(_summary(run, export_dir, metrics))
     return metrics
 
 
@@ -203,28 +289,6 @@ def _callbacks(args: TrainOptions, job: JobDir, backup_dir: str) -> list[keras.c
     ]
 
 
-def _prepare_job_dir(args: TrainOptions, job: JobDir) -> None:
-    """Refuses to mix two runs in one job dir, or to delete what is not a run; records the flags."""
-    job_dir = job.path
-    entries = tf.io.gfile.listdir(job_dir) if tf.io.gfile.exists(job_dir) else []
-    holds_run = RUN_FILE in entries
-    if entries and not holds_run:
-        raise TrainerError(f"{job_dir} holds files but no trainer run; pick another --job-dir")
-    if holds_run and args.overwrite:
-        tf.io.gfile.rmtree(job_dir)
-    elif holds_run and not args.resume:
-        raise TrainerError(
-            f"{job_dir} holds another run; pass --resume to continue it or --overwrite to replace it"
-        )
-    if holds_run and args.resume:
-        logger.info("resuming the run in %s after phase %d", job_dir, _phases_done(job))
-        return
-    if args.resume:
-        logger.info("nothing to resume in %s; starting a new run", job_dir)
-    tf.io.gfile.makedirs(job.checkpoints)  # also for --head-epochs 0
-    write_json(job.run, args.to_dict())
-
-
 def _log_devices() -> bool:
     """Logs the devices TensorFlow sees; returns whether there is a GPU."""
     devices = tf.config.list_physical_devices()
@@ -235,7 +299,7 @@ def _log_devices() -> bool:
     return has_gpu
 
 
-def _log_spectrograms(log_dir: str, dataset: tf.data.Dataset, labels: list[str]) -> None:
+def _log_spectrograms(log_dir: str, dataset: tf.data.Dataset, label_names: list[str]) -> None:
     """Writes a few validation spectrograms to TensorBoard, named by species, 0 Hz at the bottom.
 
     (Not training ones: an extra iterator of the training data, abandoned while it prefetches,
@@ -246,13 +310,8 @@ def _log_spectrograms(log_dir: str, dataset: tf.data.Dataset, labels: list[str])
     spectrograms = features["spectrogram"]
     with tf.summary.create_file_writer(os.path.join(log_dir, "spectrograms")).as_default():
         for index in range(min(SPECTROGRAMS_LOGGED, len(spectrograms))):
-            species = labels[int(features["label"][index])]
+            species = label_names[int(features["label"][index])]
             tf.summary.image(f"{index}: {species}", spectrograms[index, ::-1, :, None][None], 0)
-
-
-def _phases_done(job: JobDir) -> int:
-    state = read_json(job.state)
-    return state["phases_done"] if state else 0
 
 
 def _history(job: JobDir) -> list[dict[str, str]]:
@@ -263,21 +322,15 @@ def _history(job: JobDir) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def _summary(
-    args: TrainOptions,
-    job: JobDir,
-    info: schemas.DatasetInfo,
-    labels: list[str],
-    export_dir: str,
-    metrics: dict[str, Any],
-) -> str:
+def _summary(run: Run, export_dir: str, metrics: dict[str, Any]) -> str:
     """One screen about the finished run."""
+    args, job, info = run.options, run.job, run.info
     history = _history(job)
-    best = read_json(job.checkpoint(BEST_STATE))
+    best = read_json_file(job.checkpoint(BEST_STATE))
     counts = ", ".join(f"{split} {info.counts.examples[split]}" for split in schemas.SPLITS)
     lines = [
         f"Training finished in {args.job_dir}",
-        f"  data:        {args.data_dir}: {len(labels)} species; examples {counts}",
+        f"  data:        {args.data_dir}: {len(run.label_names)} species; examples {counts}",
         f"  epochs:      {args.head_epochs} head only, then {args.base_epochs} with the base "
         f"(from {args.unfreeze_from or 'its first layer'}); image size {args.image_size}",
         f"  best epoch:  {best['epoch'] + 1} of {len(history)} by {best['by']}: "
