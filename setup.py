@@ -19,7 +19,7 @@ setuptools.setup(
     name="birdsong-datasets",
     version="0.2.0",
     description="Bird recordings to split TFRecord spectrogram datasets, and an Inception-v3 trainer.",
-    packages=setuptools.find_packages(include=["pipeline*", "trainer*", "schemas*"]),
+    packages=setuptools.find_packages(include=["frontend*", "pipeline*", "trainer*", "schemas*"]),
     # 3.11 for datetime.UTC; < 3.14 as TensorFlow 2.21 has no wheels for 3.14 (tested: 3.11-3.13).
     python_requires=">=3.11,<3.14",
     install_requires=requirements("requirements.txt"),

@@ -92,7 +92,7 @@ DEFAULT_DECODER = "soundfile"
 
 def decode_only(paths: list[str], decoder: str) -> dict:
     """One decoder's decoding to numpy arrays in the builder's chunks, nothing after it."""
-    from pipeline.audio import CHUNK_SECONDS
+    from frontend.audio import CHUNK_SECONDS
 
     decode = DECODE_ONLY[decoder]
     decode(paths[0], CHUNK_SECONDS)  # loads the library once
@@ -102,8 +102,8 @@ def decode_only(paths: list[str], decoder: str) -> dict:
 
 
 def load_audio_only(paths: list[str]) -> dict:
-    """pipeline.audio streamed with the default decoder: decode, mono, resample to 22,050 Hz."""
-    from pipeline.audio import open_audio
+    """frontend.audio streamed with the default decoder: decode, mono, resample to 22,050 Hz."""
+    from frontend.audio import open_audio
 
     def read(path: str) -> float:
         with open_audio(path, SAMPLE_RATE) as stream:
@@ -197,7 +197,7 @@ def seed_style(paths: list[str], out_dir: str, writer: str, era: str = "modern")
 
 WORKER_START = (
     "import apache_beam.runners.worker.sdk_worker_main, pipeline.process, sys; "
-    "from pipeline.catalog import Recording; from pipeline.snippets import SnippetSelection; "
+    "from pipeline.catalog import Recording; from frontend.snippets import SnippetSelection; "
     "from schemas import SpectrogramParams; "
     "d = pipeline.process.ProcessRecording(SpectrogramParams(), SnippetSelection(), ['b'], 1.0); "
     "d.setup(); out = list(d.process((Recording('a', sys.argv[1], 'a', 'b'), 'train'))); "

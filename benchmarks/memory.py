@@ -68,8 +68,8 @@ def _process_recording(path: str, keep_seconds: float | None = None):
     `keep_seconds`: the longest recording held whole instead of decoded twice (None: default).
     """
     import pipeline.process
+    from frontend.snippets import SnippetSelection
     from pipeline.catalog import Recording
-    from pipeline.snippets import SnippetSelection
     from schemas import SpectrogramParams
 
     if keep_seconds is not None:

@@ -30,9 +30,9 @@ from apache_beam.options.pipeline_options import (
     StandardOptions,
 )
 
+from frontend.audio import MissingToolError, check_decoder, check_ffmpeg
 from pipeline import catalog_file, progress
 from pipeline import options as build_options
-from pipeline.audio import MissingToolError, check_decoder, check_ffmpeg
 from pipeline.catalog import LABEL_ORDER_RULE, Catalog, CatalogError, Recording, build_catalog
 from pipeline.outputs import TEMP_PREFIX, complete_shards, write_outputs
 from pipeline.process import (

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 from apache_beam.io.filesystems import FileSystems
 
+from frontend.audio import AUDIO_EXTENSIONS
 from pipeline.columns import (
-    AUDIO_EXTENSIONS,
     FILE_COLUMNS,
     ID_COLUMNS,
     LICENSE_COLUMNS,

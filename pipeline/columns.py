@@ -1,19 +1,6 @@
-"""The names of metadata columns and audio files the builder understands: read by pipeline.catalog
+"""The names of metadata columns the builder understands: read by pipeline.catalog
 (xeno-canto's names first, the first present one wins), written by pipeline.fetch. Beam-free, so
 the fetcher starts without importing Apache Beam."""
-
-AUDIO_EXTENSIONS = (
-    ".mp3",
-    ".wav",
-    ".flac",
-    ".ogg",
-    ".oga",
-    ".opus",
-    ".m4a",
-    ".aac",
-    ".aif",
-    ".aiff",
-)
 
 # xeno-canto's API names of the fields the builder reads.
 XC_ID, XC_GENUS, XC_EPITHET, XC_SPECIES = "id", "gen", "sp", "en"

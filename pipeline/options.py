@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from pipeline.audio import DECODERS
+from frontend.audio import DECODERS
+from frontend.snippets import SnippetSelection
 from pipeline.catalog import LAYOUTS, Selections
-from pipeline.snippets import SnippetSelection
 from schemas import SEED_FRONT_END, SpectrogramParams, compression_of
 from schemas.dataset_info import FREQUENCY_SCALES, NORMALIZATIONS
 

@@ -19,7 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import schemas
-from pipeline.spectrogram import row_frequencies
+from frontend.spectrogram import row_frequencies
 
 DPI = 100
 CELL_INCHES = (2.4, 1.6)  # width, height of one spectrogram panel with its ticks

@@ -5,25 +5,18 @@ from __future__ import annotations
 import collections
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 import apache_beam as beam
 import threadpoolctl
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from pipeline.audio import SALVAGE, AudioError, check_ffmpeg, open_audio
+from frontend.audio import SALVAGE, AudioError, check_ffmpeg
+from frontend.snippets import Scan, SnippetSelection, choose_snippets, quietest_windows
+from frontend.windows import open_windows
 from pipeline.catalog import CatalogError, Failure, Recording
 from pipeline.outputs import index_row
-from pipeline.snippets import (
-    KEEP_SECONDS,
-    Scan,
-    SnippetSelection,
-    choose_snippets,
-    cut_windows,
-    quietest_windows,
-)
-from pipeline.spectrogram import window_spectrograms
 from schemas import BACKGROUND_LABEL, SPLITS, SpectrogramParams, make_example
 
 EXAMPLES = "examples"
@@ -90,13 +83,23 @@ class ProcessRecording(beam.DoFn):
         recording, split = element
         self._read.inc()
         examples, background, decoder = 0, 0, ""
+        names: dict[int, str] = {}  # the chosen windows' starts and labels
+
+        def choose(scan: Scan) -> list[int]:
+            names.update(self._windows(recording, scan))
+            return sorted(names)
+
         try:
-            with open_audio(recording.path, self._params.sample_rate, self._decoder) as stream:
-                for row, example in self._examples(recording, stream):
+            with open_windows(
+                recording.path, self._params, choose, decoder=self._decoder, open_file=_open
+            ) as windows:
+                for index, (start, image) in enumerate(
+                    zip(windows.starts, windows.images, strict=True)
+                ):
                     examples += 1
-                    background += row["species"] == BACKGROUND_LABEL
-                    yield split, row, example
-                decoder = stream.decoder
+                    background += names[start] == BACKGROUND_LABEL
+                    yield split, *self._example(recording, index, start, names[start], image)
+                decoder = windows.decoder
         except AudioError as error:
             self._failed.inc()
             yield beam.pvalue.TaggedOutput(
@@ -122,15 +125,11 @@ class ProcessRecording(beam.DoFn):
              "background": background, "decoder": decoder},
         )  # fmt: skip
 
-    def _examples(self, recording: Recording, stream) -> Iterator[tuple[dict, bytes]]:
-        """(index row, serialized Example) of the chosen snippets, in time order, read in two
-        passes."""
+    def _windows(self, recording: Recording, scan: Scan) -> dict[int, str]:
+        """{sample offset: label} of the windows to write; AudioError for a recording too short
+        or silent."""
         params = self._params
-        keep = round(KEEP_SECONDS * params.sample_rate)
-        scan = stream.scan(lambda chunks: Scan.of(chunks, params.hop, keep))
         seconds = scan.length / params.sample_rate
-        if scan.length == 0:
-            raise AudioError("undecodable", f"{stream.decoder} decoded no audio")
         if seconds < self._min_seconds:
             raise AudioError(
                 "too_short", f"{seconds:.2f} s, under --min-seconds {self._min_seconds}"
@@ -148,29 +147,36 @@ class ProcessRecording(beam.DoFn):
                 self._selection.cutoff, self._selection.background,
             )  # fmt: skip
             names.update({start: BACKGROUND_LABEL for start in quiet if start not in names})
-            starts = sorted(names)
-        chunks = scan.kept if scan.kept is not None else stream.chunks()
-        images = window_spectrograms(cut_windows(chunks, starts, params.snippet_samples), params)
-        for index, (start, image) in enumerate(zip(starts, images, strict=True)):
-            label = self._label_of[names[start]]
-            yield (
-                {
-                    **index_row(recording, label, index, start / params.sample_rate),
-                    "species": names[start],
-                },
-                make_example(
-                    image,
-                    label=label,
-                    species=names[start],
-                    recording_id=recording.recording_id,
-                    snippet_index=index,
-                    start_seconds=start / params.sample_rate,
-                    source_file=recording.source_file,
-                    sound_type=recording.sound_type,
-                    license=recording.license,
-                    quality=recording.quality,
-                ).SerializeToString(),
-            )
+        return names
+
+    def _example(
+        self, recording: Recording, index: int, start: int, name: str, image
+    ) -> tuple[dict, bytes]:
+        """(index row, serialized Example) of the window at sample `start`, labelled `name`."""
+        label = self._label_of[name]
+        seconds = start / self._params.sample_rate
+        return (
+            {**index_row(recording, label, index, seconds), "species": name},
+            make_example(
+                image,
+                label=label,
+                species=name,
+                recording_id=recording.recording_id,
+                snippet_index=index,
+                start_seconds=seconds,
+                source_file=recording.source_file,
+                sound_type=recording.sound_type,
+                license=recording.license,
+                quality=recording.quality,
+            ).SerializeToString(),
+        )
+
+
+def _open(path: str) -> IO[bytes]:
+    """A recording's bytes on any Beam filesystem (gs://...): the front end's Opener."""
+    return FileSystems.open(
+        path, mime_type="application/octet-stream", compression_type="uncompressed"
+    )
 
 
 class SummarizeOutcomes(beam.CombineFn):

@@ -4,18 +4,17 @@ import numpy as np
 import pytest
 import soxr
 
-from pipeline.audio import (
+from frontend.audio import (
     SALVAGE,
     AudioError,
     MissingToolError,
     decoder_for,
-    load_audio,
     open_audio,
     sniff_format,
 )
-from pipeline.spectrogram import snippet_spectrograms
 from schemas import SpectrogramParams
 from tests.audio_files import encode, mp3, tone
+from tests.decoding import load_audio, snippet_spectrograms
 
 RATE = 22050
 TENSORFLOW_IO = pytest.param("tensorflow-io", marks=pytest.mark.tensorflow_io)

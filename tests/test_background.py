@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.audio import load_audio
-from pipeline.snippets import block_energies, quietest_windows
+from frontend.snippets import block_energies, quietest_windows
 from schemas import BACKGROUND_LABEL, SpectrogramParams, read_dataset_info, read_labels
 from tests.audio_files import encode, tone
 from tests.conftest import build_args
 from tests.datasets import read_split
+from tests.decoding import load_audio
 from trainer.predict import main
 from trainer.prediction.reading import FilePrediction
 from trainer.prediction.rows import result_rows

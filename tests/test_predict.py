@@ -14,13 +14,13 @@ import sys
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from pipeline.audio import load_audio
-from pipeline.spectrogram import snippet_spectrograms
 from schemas import SpectrogramParams, read_labels
 from tests.audio_files import encode, tone
 from tests.conftest import ctrl_c_as_in_a_terminal
-from tests.prefix_filesystem import PREFIX, PrefixFileSystem
+from tests.decoding import load_audio, snippet_spectrograms
+from trainer import TrainerError
 from trainer.predict import main, parse_args
 from trainer.prediction.classifier import Classifier
 from trainer.prediction.reading import (
@@ -28,7 +28,6 @@ from trainer.prediction.reading import (
     load_windows,
     predict_files,
     resolve_inputs,
-    window_starts,
 )
 from trainer.prediction.rows import columns, result_rows
 from trainer.prediction.writers import RAVEN_COLUMNS, result_writer
@@ -301,20 +300,6 @@ def test_batches_mix_files_but_keep_their_windows_apart(small_corpus, tmp_path):
     assert sum(len(item.starts) for item in predictions) > 2 * stand_in.batch_size
 
 
-def test_window_starts_cover_the_recording():
-    params = SpectrogramParams()
-    snippet = params.snippet_samples
-    for length in (100, snippet // 2, snippet, snippet + 1, 2 * snippet + 12345, 10 * snippet):
-        for overlap in (0.0, 0.5, 0.75):
-            starts = window_starts(length, params, overlap)
-            ends = [min(start + snippet, length) for start in starts]
-            assert starts[0] == 0 and ends[-1] == length
-            assert all(b > a for a, b in zip(starts, starts[1:], strict=False))
-            assert all(start <= end for start, end in zip(starts[1:], ends, strict=False))
-            stride = round(snippet * (1 - overlap))
-            assert all(b - a <= stride for a, b in zip(starts, starts[1:], strict=False))
-
-
 def test_rows_aggregate_mean_or_max_and_hide_weak_windows():
     params = SpectrogramParams()
     item = FilePrediction(
@@ -340,16 +325,16 @@ def test_rows_aggregate_mean_or_max_and_hide_weak_windows():
     assert [r["kind"] for r in rows] == ["file", "window"]
 
 
-def test_reads_recordings_through_beam_filesystems(classifier, small_corpus, tmp_path, monkeypatch):
-    monkeypatch.setattr(PrefixFileSystem, "root", str(tmp_path))
+def test_reads_recordings_through_tensorflow_filesystems(classifier, small_corpus):
+    # ram:// is TensorFlow's in-memory filesystem, standing in for gs:// (no Beam involved).
     local = corpus_files(small_corpus)[:2]
-    (tmp_path / "bucket").mkdir()
-    for path in local:
-        shutil.copy(path, tmp_path / "bucket")
     names = [pathlib.Path(path).name for path in local]
-    remote = [f"{PREFIX}bucket/{name}" for name in names]
+    tf.io.gfile.makedirs("ram://bucket/sub")
+    remote = ["ram://bucket/sub/" + name for name in names]
+    for near, far in zip(local, remote, strict=True):
+        tf.io.gfile.copy(near, far, overwrite=True)
 
-    paths = resolve_inputs([f"{PREFIX}bucket", f"{PREFIX}bucket/*.mp3", remote[1]])
+    paths = resolve_inputs(["ram://bucket", "ram://bucket/sub/*.mp3", remote[1]])
 
     assert paths == remote
     for far, near in zip(
@@ -357,6 +342,17 @@ def test_reads_recordings_through_beam_filesystems(classifier, small_corpus, tmp
     ):
         assert not far.error and far.starts == near.starts
         np.testing.assert_allclose(far.probabilities, near.probabilities, atol=1e-6)
+    with pytest.raises(TrainerError, match="ram://bucket/none: no audio files found"):
+        resolve_inputs(["ram://bucket/none"])
+
+
+def test_predict_imports_no_beam():
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, trainer.predict; "
+         "print(sorted(name for name in sys.modules if name.startswith('apache_beam')))"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert loaded.strip() == "[]"
 
 
 def test_a_recording_shorter_than_a_window_is_flagged(job_dir, tmp_path, capsys):

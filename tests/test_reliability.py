@@ -10,12 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.audio import AudioError, load_audio
+from frontend.audio import AudioError
+from frontend.spectrogram import spectrogram
 from pipeline.build import run
-from pipeline.spectrogram import spectrogram
 from schemas import SpectrogramParams
 from tests.audio_files import encode, mp3, tone
 from tests.datasets import failures, read_all
+from tests.decoding import load_audio
 
 SPECIES = ("Finch's Warbler (western)", "Gelbbrauen-Laubsänger", "Blue Jay")
 

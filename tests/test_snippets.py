@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from pipeline.snippets import (
+from frontend.snippets import (
     SnippetSelection,
     block_energies,
     choose_snippets,

@@ -5,8 +5,9 @@ import dataclasses
 import numpy as np
 import scipy.signal
 
-from pipeline.spectrogram import snippet_spectrograms, spectrogram
+from frontend.spectrogram import spectrogram
 from schemas import SEED_FRONT_END, SpectrogramParams
+from tests.decoding import snippet_spectrograms
 
 PARAMS = SpectrogramParams(**SEED_FRONT_END)  # linear rows from 0 Hz, dB
 

@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import frontend.windows
 import pipeline.process
-from pipeline.audio import load_audio, open_audio
+from frontend.audio import open_audio
+from frontend.snippets import Scan, SnippetSelection, block_energies, choose_snippets, cut_windows
 from pipeline.catalog import Recording
-from pipeline.snippets import Scan, SnippetSelection, block_energies, choose_snippets, cut_windows
-from pipeline.spectrogram import snippet_spectrograms
 from schemas import FEATURES, SpectrogramParams, make_example, parse_examples
 from tests.audio_files import encode, tone
+from tests.decoding import load_audio, snippet_spectrograms
 
 PARAMS = SpectrogramParams()
 
@@ -71,9 +72,9 @@ def test_two_pass_streamed_selection_equals_the_whole_file(tmp_path, monkeypatch
     ]  # fmt: skip
     assert len(expected) >= 3
     # The builder's streamed path, decoding twice in 1.3-second chunks (nothing kept).
-    monkeypatch.setattr(pipeline.process, "KEEP_SECONDS", 0.0)
+    monkeypatch.setattr(frontend.windows, "KEEP_SECONDS", 0.0)
     monkeypatch.setattr(
-        pipeline.process, "open_audio", functools.partial(open_audio, chunk_seconds=1.3)
+        frontend.windows, "open_audio", functools.partial(open_audio, chunk_seconds=1.3)
     )
     dofn = pipeline.process.ProcessRecording(PARAMS, selection, ["bird"], min_seconds=1.0)
     dofn.setup()
@@ -115,7 +116,7 @@ def test_workers_never_import_tensorflow(tmp_path):
     path = _bouts_mp3(tmp_path / "a.mp3", 6.0)
     code = (
         "import sys, pipeline.process as p; from pipeline.catalog import Recording; "
-        "from pipeline.snippets import SnippetSelection; from schemas import SpectrogramParams; "
+        "from frontend.snippets import SnippetSelection; from schemas import SpectrogramParams; "
         "d = p.ProcessRecording(SpectrogramParams(), SnippetSelection(), ['b'], 1.0); d.setup(); "
         f"out = list(d.process((Recording('a', {str(path)!r}, 'a', 'b'), 'train'))); "
         "assert out[-1].value['examples'] >= 1, out; "
@@ -129,7 +130,7 @@ def test_predict_streams_a_long_recording_as_it_holds_a_short_one(tmp_path, monk
 
     path = str(_bouts_mp3(tmp_path / "a.mp3", 20.0))
     held = reading.load_windows(path, PARAMS, 0.5)
-    monkeypatch.setattr(reading, "KEEP_SECONDS", 0.0)
+    monkeypatch.setattr(frontend.windows, "KEEP_SECONDS", 0.0)
     streamed = reading.load_windows(path, PARAMS, 0.5)
     assert (streamed.length, streamed.starts) == (held.length, held.starts)
     assert len(held.starts) >= 8

@@ -2,8 +2,8 @@
 
 Usage: python -m trainer.predict --model JOB_DIR_OR_EXPORT FILE_OR_FOLDER_OR_GLOB ... [flags]
 
-Recordings are decoded and turned into spectrograms by the builder's own code (pipeline.audio,
-pipeline.spectrogram) with the parameters of the export's dataset.json, over sliding
+Recordings are decoded and turned into spectrograms by the front end the builder uses
+(frontend.windows) with the parameters of the export's dataset.json, over sliding
 snippet-long windows. Windows of all files go through the model in fixed-size batches while a
 thread pool decodes the next files (trainer.prediction holds the pieces).
 """
@@ -24,8 +24,7 @@ cli.quiet_imports()
 
 import tensorflow as tf
 
-from pipeline.audio import DECODERS, MissingToolError, check_decoder
-from pipeline.catalog import CatalogError
+from frontend.audio import DECODERS, MissingToolError, check_decoder
 from pipeline.progress import Progress
 from schemas import DatasetFormatError
 from trainer import TrainerError
@@ -178,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of python -m trainer.predict; returns the exit status of pipeline.cli."""
     args = parse_args(argv)
     cli.quiet_start()
-    errors = (TrainerError, CatalogError, DatasetFormatError, MissingToolError, OSError,
+    errors = (TrainerError, DatasetFormatError, MissingToolError, OSError,
               tf.errors.OpError)  # fmt: skip
     return cli.run(lambda: predict(args), errors, "prediction stopped; rows written so far stay")
 

@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
+from frontend.audio import AUDIO_EXTENSIONS
 from pipeline.columns import (
     ATTRIBUTION_COLUMNS,
-    AUDIO_EXTENSIONS,
     XC_FILE_NAME,
     XC_ID,
     XC_LICENSE,

@@ -1,11 +1,13 @@
-"""Reading recordings for predict: the files named by paths, folders and globs; each file's
-windows and their spectrograms (the builder's code and parameters); the windows of consecutive
-files batched together through the classifier while threads decode the next files."""
+"""Reading recordings for predict: the files named by paths, folders and globs (on any TensorFlow
+filesystem); each file's windows and their spectrograms (the front end the builder uses, with the
+dataset's parameters); the windows of consecutive files batched together through the classifier
+while threads decode the next files."""
 
 from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import dataclasses
 import functools
 import itertools
@@ -14,13 +16,12 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
 import numpy as np
-from apache_beam.io.filesystems import FileSystems
+import tensorflow as tf
 
-from pipeline.audio import AudioError, open_audio
-from pipeline.catalog import AUDIO_EXTENSIONS, CatalogError, list_audio_files
-from pipeline.snippets import KEEP_SECONDS, Scan, SnippetSelection, choose_snippets, cut_windows
-from pipeline.spectrogram import window_spectrograms
+from frontend.audio import AUDIO_EXTENSIONS
+from frontend.windows import covering_starts, open_windows
 from schemas import SpectrogramParams
+from trainer import TrainerError
 
 _WILDCARDS = "*?["
 
@@ -49,51 +50,43 @@ class FilePrediction:
     error: str = ""
 
 
-def window_starts(length: int, params: SpectrogramParams, overlap: float) -> list[int]:
-    """Offsets of snippet-long windows `overlap` apart, the last one ending at the recording's end.
-
-    `length` is the recording's in samples. A recording no longer than a snippet has the one
-    window 0 (zero-padded, as in the builder).
-    """
-    selection = SnippetSelection(method="uniform", overlap=overlap)
-    starts = choose_snippets(
-        length, np.zeros(0), params.sample_rate, params.snippet_samples, params.hop, selection
-    )
-    last = length - params.snippet_samples
-    return [*starts, last] if last > starts[-1] else starts
-
-
 def load_windows(
     path: str, params: SpectrogramParams, overlap: float, decoder: str = "auto"
 ) -> FilePrediction:
     """Decodes `path` and lays out its windows; a failure becomes `.error`.
 
-    A recording up to KEEP_SECONDS long is decoded once and its window spectrograms computed
-    here; a longer one is measured here and decoded again as its images are taken.
+    A recording up to KEEP_SECONDS long has its window images computed here; a longer one's
+    are computed as they are taken, from a second decoding, so that no file is held whole.
     """
-    keep = round(KEEP_SECONDS * params.sample_rate)
+    opened = contextlib.ExitStack()
     try:
-        with open_audio(path, params.sample_rate, decoder) as stream:
-            scan = stream.scan(lambda chunks: Scan.of(chunks, params.hop, keep))
-            if not scan.length:
-                raise AudioError("undecodable", f"{stream.decoder} decoded no audio")
-            starts = window_starts(scan.length, params, overlap)
-            if scan.kept is not None:
-                windows = cut_windows(scan.kept, starts, params.snippet_samples)
-                images = iter(list(window_spectrograms(windows, params)))
-            else:
-                images = _streamed_images(path, params, stream.decoder, starts)
+        windows = opened.enter_context(
+            open_windows(
+                path,
+                params,
+                lambda scan: covering_starts(scan.length, params, overlap),
+                decoder=decoder,
+                open_file=_open_file,
+            )
+        )
+        if windows.scan.kept is not None:
+            images = iter(list(windows.images))
+            opened.close()
+        else:
+            images = _closing(windows.images, opened)
     except Exception as error:  # noqa: BLE001 - one bad file is reported and skipped
+        opened.close()
         return FilePrediction(path, error=(str(error).splitlines() or [type(error).__name__])[0])
-    return FilePrediction(path, scan.length, starts, images)
+    return FilePrediction(path, windows.scan.length, windows.starts, images)
 
 
-def _streamed_images(
-    path: str, params: SpectrogramParams, decoder: str, starts: list[int]
-) -> Iterator[np.ndarray]:
-    with open_audio(path, params.sample_rate, decoder) as stream:
-        windows = cut_windows(stream.chunks(), starts, params.snippet_samples)
-        yield from window_spectrograms(windows, params)
+def _open_file(path: str) -> contextlib.AbstractContextManager:
+    return tf.io.gfile.GFile(path, "rb")
+
+
+def _closing(images: Iterator[np.ndarray], opened: contextlib.ExitStack) -> Iterator[np.ndarray]:
+    with opened:
+        yield from images
 
 
 def _decode_ahead(
@@ -166,16 +159,33 @@ def resolve_inputs(inputs: Iterable[str]) -> list[str]:
     """Audio files named by file paths, folders and globs (local, gs://...), without repeats.
 
     A path with an audio extension, or any local file, is taken as a file; other paths as
-    folders, which give their files with audio extensions, as globs do. Raises CatalogError
-    for an input that matches nothing.
+    folders, which give their files with audio extensions (in all sub-folders), as globs do.
+    Raises TrainerError for an input that matches nothing.
     """
     paths: dict[str, None] = {}
     for item in inputs:
         named_file = os.path.isfile(item) or item.lower().endswith(AUDIO_EXTENSIONS)
         if named_file and not any(c in item for c in _WILDCARDS):
-            if not FileSystems.exists(item):
-                raise CatalogError(f"{item}: no such file")
+            if not tf.io.gfile.exists(item):
+                raise TrainerError(f"{item}: no such file")
             paths[item] = None
         else:
-            paths.update(dict.fromkeys(list_audio_files(item)[1]))
+            paths.update(dict.fromkeys(_audio_files(item)))
     return list(paths)
+
+
+def _audio_files(folder_or_glob: str) -> list[str]:
+    if any(c in folder_or_glob for c in _WILDCARDS):
+        matches = tf.io.gfile.glob(folder_or_glob)
+    elif tf.io.gfile.isdir(folder_or_glob):
+        folder = folder_or_glob.rstrip("/")
+        walked = tf.io.gfile.walk(folder)
+        matches = [f"{parent}/{name}" for parent, _, names in walked for name in names]
+    else:
+        matches = []
+    files = sorted(path for path in matches if path.lower().endswith(AUDIO_EXTENSIONS))
+    if not files:
+        raise TrainerError(
+            f"{folder_or_glob}: no audio files found ({', '.join(AUDIO_EXTENSIONS)})"
+        )
+    return files

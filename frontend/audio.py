@@ -11,7 +11,6 @@ ffprobe and the ffmpeg command), when it is installed: the salvage path for dama
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib.util
 import os
 import shutil
@@ -19,10 +18,24 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from contextlib import AbstractContextManager
+from typing import IO, TypeVar
 
 import numpy as np
-from apache_beam.io.filesystems import FileSystems
+
+# The file names a folder or glob of recordings gives (their contents are sniffed, not named).
+AUDIO_EXTENSIONS = (
+    ".mp3",
+    ".wav",
+    ".flac",
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".m4a",
+    ".aac",
+    ".aif",
+    ".aiff",
+)
 
 DECODERS = ("auto", "soundfile", "pyav", "tensorflow-io", "ffmpeg")
 CHUNK_SECONDS = 30.0
@@ -32,6 +45,14 @@ RESAMPLER_QUALITY = "HQ"  # soxr's high quality (librosa's default "soxr_hq")
 _TFIO_LOCK = threading.Lock()
 _HEAD_BYTES = 16
 _T = TypeVar("_T")
+Opener = Callable[
+    [str], AbstractContextManager[IO[bytes]]
+]  # a path to its bytes, on some filesystem
+
+
+def open_local(path: str) -> IO[bytes]:
+    """A local file's bytes: the default Opener."""
+    return open(path, "rb")
 
 
 class AudioError(Exception):
@@ -49,21 +70,6 @@ class MissingToolError(RuntimeError):
 
 class _DecoderFailed(Exception):
     """The decoder gave up on the file (opening it or in the middle)."""
-
-
-@dataclasses.dataclass
-class Audio:
-    """A decoded recording held whole: mono float32 samples at `sample_rate`."""
-
-    samples: np.ndarray
-    sample_rate: int
-    source_rate: int
-    channels: int
-    decoder: str
-
-    @property
-    def seconds(self) -> float:
-        return len(self.samples) / self.sample_rate
 
 
 def sniff_format(head: bytes) -> str | None:
@@ -125,18 +131,13 @@ def check_decoder(choice: str) -> None:
 
 
 @contextlib.contextmanager
-def local_copy(path: str) -> Iterator[str]:
-    """A local file path for `path`, copying it from a remote filesystem (gs://...) if needed."""
+def local_copy(path: str, open_file: Opener = open_local) -> Iterator[str]:
+    """A local file path for `path`, copied through `open_file` (gs://...) if it is not local."""
     if os.path.exists(path):
         yield path
         return
     suffix = os.path.splitext(path)[1]
-    with (
-        tempfile.NamedTemporaryFile(suffix=suffix) as local,
-        FileSystems.open(
-            path, mime_type="application/octet-stream", compression_type="uncompressed"
-        ) as remote,
-    ):
+    with tempfile.NamedTemporaryFile(suffix=suffix) as local, open_file(path) as remote:
         shutil.copyfileobj(remote, local, length=1 << 20)
         local.flush()
         yield local.name
@@ -197,14 +198,21 @@ class AudioStream:
 
 @contextlib.contextmanager
 def open_audio(
-    path: str, sample_rate: int, decoder: str = "auto", chunk_seconds: float = CHUNK_SECONDS
+    path: str,
+    sample_rate: int,
+    decoder: str = "auto",
+    chunk_seconds: float = CHUNK_SECONDS,
+    *,
+    open_file: Opener = open_local,
 ) -> Iterator[AudioStream]:
-    """An AudioStream of `path` (local or any Beam filesystem), decoded as `decoder` says.
+    """An AudioStream of `path`, decoded as `decoder` says; a path that is not a local file is
+    copied to one through `open_file` (the builder's reads Beam's filesystems, predict's
+    TensorFlow's).
 
     Raises AudioError for empty, unrecognised or undecodable files, MissingToolError when
     `decoder` is "ffmpeg" and ffmpeg is not installed.
     """
-    with local_copy(path) as local:
+    with local_copy(path, open_file) as local:
         with open(local, "rb") as f:
             head = f.read(_HEAD_BYTES)
         if not head:
@@ -216,15 +224,6 @@ def open_audio(
         if name == "ffmpeg":
             check_ffmpeg()
         yield AudioStream(local, sample_rate, name, chunk_seconds)
-
-
-def load_audio(
-    path: str, sample_rate: int, decoder: str = "auto", chunk_seconds: float = CHUNK_SECONDS
-) -> Audio:
-    """The whole recording as one array (short recordings; long ones are better streamed)."""
-    with open_audio(path, sample_rate, decoder, chunk_seconds) as stream:
-        samples = stream.scan(lambda chunks: np.concatenate([np.zeros(0, np.float32), *chunks]))
-        return Audio(samples, sample_rate, stream.source_rate, stream.channels, stream.decoder)
 
 
 class _Resampler:

@@ -133,21 +133,3 @@ def window_spectrograms(
     windows = iter(windows)
     while batch := list(itertools.islice(windows, _BATCH)):
         yield from spectrogram(np.stack(batch), params)
-
-
-def snippet_spectrograms(
-    samples: np.ndarray, starts: list[int], params: SpectrogramParams
-) -> np.ndarray:
-    """uint8 images (len(starts), frequency_rows, frames) of the snippets at sample offsets `starts`.
-
-    Snippets reaching past the end of the recording are zero-padded.
-    """
-    size = params.snippet_samples
-    end = max(starts) + size
-    if len(samples) < end:
-        samples = np.pad(samples, (0, end - len(samples)))
-    images = np.empty((len(starts), params.frequency_rows, params.frames), np.uint8)
-    windows = (samples[start : start + size] for start in starts)
-    for index, image in enumerate(window_spectrograms(windows, params)):
-        images[index] = image
-    return images
