@@ -11,33 +11,15 @@ from typing import Any
 
 import apache_beam as beam
 import google_crc32c
-import pyarrow as pa
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.value_provider import StaticValueProvider
 
 from pipeline.columns import ATTRIBUTION_COLUMNS
-from schemas import ATTRIBUTION_FILE, INDEX_PREFIX, SPLITS, shard_suffix
+from schemas import ATTRIBUTION_FILE, INDEX_PREFIX, SPLITS, index_row, index_schema, shard_suffix
 
 TEMP_PREFIX = "beam-temp-"
-INDEX_SCHEMA = pa.schema(
-    [
-        ("split", pa.string()),
-        ("shard", pa.string()),
-        ("species", pa.string()),
-        ("label", pa.int64()),
-        ("recording_id", pa.string()),
-        ("snippet_index", pa.int64()),
-        ("start_seconds", pa.float64()),
-        ("source_file", pa.string()),
-        ("sound_type", pa.string()),
-        ("quality", pa.string()),
-        ("license", pa.string()),
-        ("recordist", pa.string()),
-        ("url", pa.string()),
-    ]
-)
 
 
 def shard_names(split: str, count: int, compression: str) -> list[str]:
@@ -81,23 +63,6 @@ class TFRecordSink(fileio.FileSink):
         here could not be closed)."""
 
 
-def index_row(recording, label: int, snippet_index: int, start_seconds: float) -> dict[str, Any]:
-    """The index fields of one example, besides its split and shard."""
-    return {
-        "species": recording.species,
-        "label": label,
-        "recording_id": recording.recording_id,
-        "snippet_index": snippet_index,
-        "start_seconds": start_seconds,
-        "source_file": recording.source_file,
-        "sound_type": recording.sound_type,
-        "quality": recording.quality,
-        "license": recording.license,
-        "recordist": recording.recordist,
-        "url": recording.url,
-    }
-
-
 def _attribution_line(row: dict[str, Any]) -> str:
     out = io.StringIO()
     csv.writer(out, lineterminator="").writerow([row[c] for c in ATTRIBUTION_COLUMNS])
@@ -122,8 +87,8 @@ def write_outputs(
     index_shards: int,
     temp_directory: str,
 ) -> None:
-    """Writes (split, index row, serialized Example) elements as the split's shards, one index
-    row per example naming its shard, and one attribution line per recording.
+    """Writes (split, snippet values, serialized Example) elements as the split's shards, one
+    index row per example naming its shard, and one attribution line per recording.
 
     Each example's shard is a hash of its recording id and snippet index, so the index knows it
     before the write and the assignment is the same on any runner.
@@ -131,10 +96,10 @@ def write_outputs(
     names = {split: shard_names(split, shards[split], compression) for split in SPLITS}
 
     def placed(element: tuple[str, dict, bytes]) -> tuple[dict, bytes]:
-        split, row, example = element
-        key = f"{row['recording_id']}\0{row['snippet_index']}".encode()
+        split, snippet, example = element
+        key = f"{snippet['recording_id']}\0{snippet['snippet_index']}".encode()
         shard = names[split][zlib.crc32(key) % len(names[split])]
-        return {"split": split, "shard": shard, **row}, example
+        return index_row(split, shard, snippet), example
 
     rows_and_examples = examples | "Choose shards" >> beam.Map(placed)
     _ = (
@@ -154,7 +119,7 @@ def write_outputs(
     rows = rows_and_examples | "Index rows" >> beam.Map(lambda r: r[0])
     _ = rows | "Write index" >> beam.io.WriteToParquet(
         f"{output}/{INDEX_PREFIX}",
-        INDEX_SCHEMA,
+        index_schema(),
         file_name_suffix=".parquet",
         num_shards=index_shards,
         shard_name_template="-SSSSS-of-NNNNN",

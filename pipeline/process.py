@@ -16,7 +16,6 @@ from frontend.audio import SALVAGE, AudioError, check_ffmpeg
 from frontend.snippets import Scan, SnippetSelection, choose_snippets, quietest_windows
 from frontend.windows import open_windows
 from pipeline.catalog import CatalogError, Failure, Recording
-from pipeline.outputs import index_row
 from schemas import BACKGROUND_LABEL, SPLITS, SpectrogramParams, make_example
 
 EXAMPLES = "examples"
@@ -152,24 +151,22 @@ class ProcessRecording(beam.DoFn):
     def _example(
         self, recording: Recording, index: int, start: int, name: str, image
     ) -> tuple[dict, bytes]:
-        """(index row, serialized Example) of the window at sample `start`, labelled `name`."""
-        label = self._label_of[name]
-        seconds = start / self._params.sample_rate
-        return (
-            {**index_row(recording, label, index, seconds), "species": name},
-            make_example(
-                image,
-                label=label,
-                species=name,
-                recording_id=recording.recording_id,
-                snippet_index=index,
-                start_seconds=seconds,
-                source_file=recording.source_file,
-                sound_type=recording.sound_type,
-                license=recording.license,
-                quality=recording.quality,
-            ).SerializeToString(),
-        )
+        """(snippet values, serialized Example) of the window at sample `start`, labelled
+        `name`."""
+        snippet = {
+            "label": self._label_of[name],
+            "species": name,
+            "recording_id": recording.recording_id,
+            "snippet_index": index,
+            "start_seconds": start / self._params.sample_rate,
+            "source_file": recording.source_file,
+            "sound_type": recording.sound_type,
+            "license": recording.license,
+            "quality": recording.quality,
+            "recordist": recording.recordist,
+            "url": recording.url,
+        }
+        return snippet, make_example(image, **snippet).SerializeToString()
 
 
 def _open(path: str) -> IO[bytes]:

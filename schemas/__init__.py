@@ -1,11 +1,5 @@
 """The one definition of the record format and dataset metadata, shared by builder and trainer."""
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is first imported
-
-# ruff: noqa: E402
-
 from schemas.dataset_info import (
     ATTRIBUTION_FILE,
     BACKGROUND_LABEL,
@@ -15,10 +9,10 @@ from schemas.dataset_info import (
     INDEX_FILES,
     INDEX_PREFIX,
     LABELS_FILE,
+    READABLE_VERSIONS,
     SEED_FRONT_END,
     SPLITS,
     Counts,
-    DatasetFiles,
     DatasetFormatError,
     DatasetInfo,
     ImageShape,
@@ -34,22 +28,32 @@ from schemas.dataset_info import (
     shard_pattern,
     shard_suffix,
 )
-from schemas.example import FEATURES, feature_spec, make_example, parse_examples
+from schemas.example import (
+    EXAMPLE_FIELDS,
+    FIELDS,
+    describe_fields,
+    feature_spec,
+    index_row,
+    index_schema,
+    make_example,
+    parse_examples,
+)
 
 __all__ = [
     "ATTRIBUTION_FILE",
     "BACKGROUND_LABEL",
     "DATASET_INFO_FILE",
     "FAILURES_FILE",
-    "FEATURES",
+    "EXAMPLE_FIELDS",
+    "FIELDS",
     "FORMAT_VERSION",
+    "READABLE_VERSIONS",
     "INDEX_FILES",
     "INDEX_PREFIX",
     "LABELS_FILE",
     "SEED_FRONT_END",
     "SPLITS",
     "Counts",
-    "DatasetFiles",
     "DatasetFormatError",
     "DatasetInfo",
     "ImageShape",
@@ -60,7 +64,10 @@ __all__ = [
     "SpectrogramParams",
     "SplitInfo",
     "compression_of",
+    "describe_fields",
     "feature_spec",
+    "index_row",
+    "index_schema",
     "make_example",
     "parse_examples",
     "read_dataset_info",

@@ -1,4 +1,4 @@
-"""Dataset metadata: spectrogram parameters, file names and the dataset.json format version."""
+"""Dataset metadata: spectrogram parameters, file names and dataset.json's format version."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ import dataclasses
 import json
 from typing import Any
 
-FORMAT_VERSION = 1
+from schemas.example import describe_fields
+
+# dataset.json's format version: it goes up whenever the record's fields (schemas.example) or
+# dataset.json's entries change. This code reads the versions in READABLE_VERSIONS, whose
+# records it parses as they are: version 1 has the same Example fields and no "features" entry.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 SPLITS = ("train", "validation", "test")
 DATASET_INFO_FILE = "dataset.json"
 LABELS_FILE = "labels.txt"
@@ -191,16 +197,6 @@ class Counts:
 
 
 @dataclasses.dataclass(frozen=True)
-class DatasetFiles:
-    """Names of the dataset's files besides its shards (globs for the sharded ones)."""
-
-    labels: str = LABELS_FILE
-    failures: str = FAILURES_FILE
-    index: str = INDEX_FILES
-    attribution: str = ATTRIBUTION_FILE
-
-
-@dataclasses.dataclass(frozen=True)
 class DatasetInfo:
     """The content of dataset.json, written by pipeline.build and read by everyone else."""
 
@@ -218,7 +214,7 @@ class DatasetInfo:
     shards: dict[str, int]
     workers: int | None  # local worker processes; None: the runner's service decided
     counts: Counts
-    files: DatasetFiles = DatasetFiles()
+    features: dict[str, dict[str, Any]] = dataclasses.field(default_factory=describe_fields)
     error: str | None = None  # why an incomplete build is incomplete
     format_version: int = FORMAT_VERSION
 
@@ -234,8 +230,8 @@ class DatasetInfo:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> DatasetInfo:
-        """Reads a dataset.json object of this format version; files that predate the
-        "files" entry get the names they were written with."""
+        """Reads a dataset.json object of a readable format version (the record's fields
+        described as this code declares them)."""
         fields = {field.name for field in dataclasses.fields(cls)}
         values = {key: value for key, value in values.items() if key in fields}
         pieces = {
@@ -244,12 +240,11 @@ class DatasetInfo:
             "selections": SelectionInfo,
             "labels": LabelsInfo,
             "split": SplitInfo,
-            "files": DatasetFiles,
         }
         typed = {key: kind(**values[key]) for key, kind in pieces.items() if key in values}
         typed["spectrogram"] = SpectrogramParams.from_dict(values["spectrogram"])
         typed["counts"] = Counts.from_dict(values["counts"])
-        return cls(**{**values, **typed})
+        return cls(**{**values, **typed, "features": describe_fields()})
 
 
 def read_dataset_info(data_dir: str) -> DatasetInfo:
@@ -267,10 +262,11 @@ def read_dataset_info(data_dir: str) -> DatasetInfo:
     except json.JSONDecodeError as error:
         raise DatasetFormatError(f"{path}: not valid JSON ({error})") from None
     version = values.get("format_version") if isinstance(values, dict) else None
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise DatasetFormatError(
-            f"{path}: format version {version!r} is not supported (this code reads version "
-            f"{FORMAT_VERSION}); rebuild the dataset with this version of pipeline.build"
+            f"{path}: format version {version!r} is not supported (this code reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}); rebuild the dataset with this version "
+            "of pipeline.build"
         )
     try:
         info = DatasetInfo.from_dict(values)

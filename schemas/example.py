@@ -1,31 +1,62 @@
-"""The tf.train.Example of one spectrogram snippet: feature keys, dtypes and shapes.
+"""The record of one spectrogram snippet, declared once: its fields, from which the
+tf.train.Example codec, the Parquet index's schema and dataset.json's description derive.
 
-The spectrogram is stored as raw uint8 bytes, row-major with shape (height, width):
-row 0 is 0 Hz, the last row is the Nyquist frequency; columns are STFT frames in time.
+The spectrogram is stored as raw uint8 bytes, row-major with shape (height, width): row 0 is
+the image's lowest frequency (`fmin`), the last row its highest; columns are STFT frames in time.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+from typing import Any
 
 import numpy as np
 
-# TensorFlow is imported where it is used: the builder's launcher never needs it.
-# Feature key -> (dtype, default value; None: required).
-FEATURES = {
-    "spectrogram": ("string", None),
-    "height": ("int64", None),
-    "width": ("int64", None),
-    "label": ("int64", None),
-    "species": ("string", None),
-    "recording_id": ("string", None),
-    "snippet_index": ("int64", None),
-    "start_seconds": ("float32", None),
-    "source_file": ("string", None),
-    "sound_type": ("string", ""),
-    "license": ("string", ""),
-    "quality": ("string", ""),
-}
+# TensorFlow and pyarrow are imported where they are used: the builder's launcher needs neither.
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Field:
+    """One field of the record: in the Example, in the Parquet index, or both."""
+
+    name: str
+    dtype: str  # "string", "int64" or "float32" (the index keeps floats as float64)
+    default: str | int | float | None = None  # None: every record has a value
+    in_example: bool = True
+    in_index: bool = True
+    doc: str
+
+    def describe(self) -> dict[str, Any]:
+        """This field as dataset.json describes it."""
+        return {key: value for key, value in dataclasses.asdict(self).items() if key != "name"}
+
+
+FIELDS = (
+    Field(name="split", dtype="string", in_example=False, doc="train, validation or test"),
+    Field(name="shard", dtype="string", in_example=False, doc="the shard's file name"),
+    Field(name="spectrogram", dtype="string", in_index=False, doc="uint8 pixels, row-major"),
+    Field(name="height", dtype="int64", in_index=False, doc="rows: frequency, lowest first"),
+    Field(name="width", dtype="int64", in_index=False, doc="columns: STFT frames"),
+    Field(name="label", dtype="int64", doc="line of labels.txt, from 0"),
+    Field(name="species", dtype="string", doc="the label's name"),
+    Field(name="recording_id", dtype="string", doc="the recording the snippet is cut from"),
+    Field(name="snippet_index", dtype="int64", doc="the snippet's place among its recording's"),
+    Field(name="start_seconds", dtype="float32", doc="where the snippet starts in the recording"),
+    Field(name="source_file", dtype="string", doc="the input file, relative to --input"),
+    Field(name="sound_type", dtype="string", default="", doc="song, call, ... (metadata)"),
+    Field(name="license", dtype="string", default="", doc="the recording's licence (metadata)"),
+    Field(name="quality", dtype="string", default="", doc="A-E rating (metadata)"),
+    Field(name="recordist", dtype="string", default="", in_example=False, doc="(metadata)"),
+    Field(name="url", dtype="string", default="", in_example=False, doc="(metadata)"),
+)
+EXAMPLE_FIELDS = tuple(field for field in FIELDS if field.in_example)
+INDEX_FIELDS = tuple(field for field in FIELDS if field.in_index)
+
+
+def describe_fields() -> dict[str, dict[str, Any]]:
+    """dataset.json's description of the record: each field's dtype, default, place and doc."""
+    return {field.name: field.describe() for field in FIELDS}
 
 
 def feature_spec() -> dict:
@@ -33,9 +64,25 @@ def feature_spec() -> dict:
     import tensorflow as tf
 
     return {
-        key: tf.io.FixedLenFeature([], tf.dtypes.as_dtype(dtype), default_value=default)
-        for key, (dtype, default) in FEATURES.items()
+        field.name: tf.io.FixedLenFeature(
+            [], tf.dtypes.as_dtype(field.dtype), default_value=field.default
+        )
+        for field in EXAMPLE_FIELDS
     }
+
+
+def index_schema():
+    """The pyarrow schema of the Parquet index: its fields in declared order."""
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "int64": pa.int64(), "float32": pa.float64()}
+    return pa.schema([(field.name, types[field.dtype]) for field in INDEX_FIELDS])
+
+
+def index_row(split: str, shard: str, snippet: dict[str, Any]) -> dict[str, Any]:
+    """The index row of one snippet (its SNIPPET_FIELDS values) written to `shard`."""
+    values = {"split": split, "shard": shard, **snippet}
+    return {field.name: values[field.name] for field in INDEX_FIELDS}
 
 
 @functools.cache
@@ -100,20 +147,10 @@ def _feature(messages: dict, dtype: str, value: str | bytes | int | float):
     return messages["Feature"](float_list=messages["FloatList"](value=[float(value)]))
 
 
-def make_example(
-    spectrogram: np.ndarray,
-    *,
-    label: int,
-    species: str,
-    recording_id: str,
-    snippet_index: int,
-    start_seconds: float,
-    source_file: str,
-    sound_type: str = "",
-    license: str = "",
-    quality: str = "",
-):
-    """The Example of one snippet, from its uint8 (height, width) spectrogram.
+def make_example(spectrogram: np.ndarray, **values: Any):
+    """The Example of one snippet, from its uint8 (height, width) spectrogram and the values
+    of its Example fields (those with a default may be left out; fields only in the index are
+    ignored).
 
     A protobuf message of tf.train.Example's definition, made without TensorFlow:
     `.SerializeToString()` gives the bytes tf.train.Example would.
@@ -127,18 +164,17 @@ def make_example(
         "spectrogram": np.ascontiguousarray(spectrogram).tobytes(),
         "height": height,
         "width": width,
-        "label": label,
-        "species": species,
-        "recording_id": recording_id,
-        "snippet_index": snippet_index,
-        "start_seconds": start_seconds,
-        "source_file": source_file,
-        "sound_type": sound_type,
-        "license": license,
-        "quality": quality,
+        **values,
     }
+    missing = [f.name for f in EXAMPLE_FIELDS if f.default is None and f.name not in values]
+    unknown = set(values) - {field.name for field in FIELDS}
+    if missing or unknown:
+        raise ValueError(f"Example values: missing {missing}, unknown {sorted(unknown)}")
     messages = _messages()
-    feature = {key: _feature(messages, FEATURES[key][0], value) for key, value in values.items()}
+    feature = {
+        field.name: _feature(messages, field.dtype, values.get(field.name, field.default))
+        for field in EXAMPLE_FIELDS
+    }
     return messages["Example"](features=messages["Features"](feature=feature))
 
 

@@ -4,14 +4,13 @@ import functools
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import frontend.windows
 import pipeline.process
 from frontend.audio import open_audio
 from frontend.snippets import Scan, SnippetSelection, block_energies, choose_snippets, cut_windows
 from pipeline.catalog import Recording
-from schemas import FEATURES, SpectrogramParams, make_example, parse_examples
+from schemas import SpectrogramParams, make_example
 from tests.audio_files import encode, tone
 from tests.decoding import load_audio, snippet_spectrograms
 
@@ -81,32 +80,6 @@ def test_two_pass_streamed_selection_equals_the_whole_file(tmp_path, monkeypatch
     outputs = list(dofn.process((Recording("long.mp3", path, "long.mp3", "bird"), "train")))
     assert [example for _, _, example in outputs[:-1]] == expected
     assert outputs[-1].value["decoder"] == "soundfile"
-
-
-def test_examples_without_tensorflow_equal_tf_train_example():
-    image = np.random.default_rng(2).integers(0, 256, (6, 5), dtype=np.uint8)
-    values = {"label": 7, "species": "Finch's Warbler (wéstern)", "recording_id": "XC12",
-              "snippet_index": 3, "start_seconds": 12.345678, "source_file": "a/b c.mp3",
-              "sound_type": "song", "license": "//creativecommons.org/licenses/by/4.0/",
-              "quality": ""}  # fmt: skip
-    ours = make_example(image, **values).SerializeToString()
-    everything = {"spectrogram": image.tobytes(), "height": 6, "width": 5, **values}
-    feature = {}
-    for key, value in everything.items():
-        dtype = FEATURES[key][0]
-        if dtype == "string":
-            data = value.encode("utf-8") if isinstance(value, str) else value
-            feature[key] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[data]))
-        elif dtype == "int64":
-            feature[key] = tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
-        else:
-            feature[key] = tf.train.Feature(float_list=tf.train.FloatList(value=[value]))
-    reference = tf.train.Example(features=tf.train.Features(feature=feature))
-    assert ours == reference.SerializeToString()
-    parsed = parse_examples(tf.constant([ours]), 6, 5)
-    np.testing.assert_array_equal(parsed["spectrogram"][0].numpy(), image)
-    assert parsed["species"][0].numpy().decode() == values["species"]
-    assert parsed["start_seconds"][0].numpy() == np.float32(values["start_seconds"])
 
 
 def test_workers_never_import_tensorflow(tmp_path):

@@ -1,0 +1,52 @@
+"""The record declared once: the Example codec, the index schema and their agreement."""
+
+import numpy as np
+import pyarrow as pa
+import pytest
+import tensorflow as tf
+
+from schemas import FIELDS, index_row, index_schema, make_example, parse_examples
+
+DTYPES = {field.name: field.dtype for field in FIELDS}
+
+
+def test_examples_without_tensorflow_equal_tf_train_example():
+    image = np.random.default_rng(2).integers(0, 256, (6, 5), dtype=np.uint8)
+    values = {"label": 7, "species": "Finch's Warbler (wéstern)", "recording_id": "XC12",
+              "snippet_index": 3, "start_seconds": 12.345678, "source_file": "a/b c.mp3",
+              "sound_type": "song", "license": "//creativecommons.org/licenses/by/4.0/",
+              "quality": ""}  # fmt: skip
+    ours = make_example(image, **values).SerializeToString()
+    everything = {"spectrogram": image.tobytes(), "height": 6, "width": 5, **values}
+    feature = {}
+    for key, value in everything.items():
+        dtype = DTYPES[key]
+        if dtype == "string":
+            data = value.encode("utf-8") if isinstance(value, str) else value
+            feature[key] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[data]))
+        elif dtype == "int64":
+            feature[key] = tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
+        else:
+            feature[key] = tf.train.Feature(float_list=tf.train.FloatList(value=[value]))
+    reference = tf.train.Example(features=tf.train.Features(feature=feature))
+    assert ours == reference.SerializeToString()
+    parsed = parse_examples(tf.constant([ours]), 6, 5)
+    np.testing.assert_array_equal(parsed["spectrogram"][0].numpy(), image)
+    assert parsed["species"][0].numpy().decode() == values["species"]
+    assert parsed["start_seconds"][0].numpy() == np.float32(values["start_seconds"])
+
+
+def test_an_example_names_what_it_misses_and_what_it_does_not_know():
+    image = np.zeros((2, 3), np.uint8)
+    with pytest.raises(ValueError, match=r"missing \['species'.*unknown \['colour'\]"):
+        make_example(image, label=0, colour="red", recording_id="r", snippet_index=0,
+                     start_seconds=0.0, source_file="a.mp3")  # fmt: skip
+
+
+def test_the_index_holds_the_declared_index_fields_in_order():
+    schema = index_schema()
+    assert schema.names == [field.name for field in FIELDS if field.in_index]
+    assert schema.field("start_seconds").type == pa.float64()
+    snippet = {name: "" for name in schema.names if name not in ("split", "shard")}
+    row = index_row("train", "train-00000-of-00001.tfrecord", {**snippet, "extra": 1})
+    assert list(row) == schema.names and row["split"] == "train"
