@@ -200,7 +200,7 @@ WORKER_START = (
     "from pipeline.catalog import Recording; from frontend.snippets import SnippetSelection; "
     "from schemas import SpectrogramParams; "
     "d = pipeline.process.ProcessRecording(SpectrogramParams(), SnippetSelection(), ['b'], 1.0); "
-    "d.setup(); out = list(d.process((Recording('a', sys.argv[1], 'a', 'b'), 'train'))); "
+    "d.setup(); out = list(d.process((Recording(recording_id='a', path=sys.argv[1], source_file='a', species='b'), 'train'))); "
     "assert out[-1].value['status'] == 'ok', out[-1].value; "
     "assert 'tensorflow' not in sys.modules"
 )

@@ -29,17 +29,17 @@ def synthetic_recordings(n: int) -> list:
 
     return [
         Recording(
-            str(100_000 + i),
-            f"gs://xc-bucket/audio/{i % 997:03d}/XC{100_000 + i}.mp3",
-            f"{i % 997:03d}/XC{100_000 + i}.mp3",
-            f"Species number {(i * 7919) % 10_000}",
-            TYPES[i % len(TYPES)],
-            LICENSES[i % len(LICENSES)],
-            "ABCDE"[i % 5],
-            200_000 + (i * 104_729) % 5_000_000,
-            f"Recordist {i % 20_000}",
-            f"//xeno-canto.org/{100_000 + i}",
-        )  # fmt: skip
+            recording_id=str(100_000 + i),
+            path=f"gs://xc-bucket/audio/{i % 997:03d}/XC{100_000 + i}.mp3",
+            source_file=f"{i % 997:03d}/XC{100_000 + i}.mp3",
+            species=f"Species number {(i * 7919) % 10_000}",
+            sound_type=TYPES[i % len(TYPES)],
+            license=LICENSES[i % len(LICENSES)],
+            quality="ABCDE"[i % 5],
+            size_bytes=200_000 + (i * 104_729) % 5_000_000,
+            recordist=f"Recordist {i % 20_000}",
+            url=f"//xeno-canto.org/{100_000 + i}",
+        )
         for i in range(n)
     ]
 
@@ -58,7 +58,9 @@ def launcher_figures(n: int) -> dict:
             recordings, Selections(("song",), 6, 0)
         )
         splits = assign_splits(((r.recording_id, r.species) for r in kept), fractions, 0)
-        catalog = Catalog(kept, failures, labels, n, kept_types)
+        catalog = Catalog(
+            recordings=kept, failures=failures, labels=labels, input_files=n, kept_types=kept_types
+        )
         catalog_bytes = write_catalog(f"{tmp}/catalog.parquet", catalog, splits)
     return {
         "recordings": n, "kept": len(kept), "species": len(labels), **figures,
@@ -90,7 +92,9 @@ def job_request_bytes(n: int, old_design: bool = False) -> int:
             path = f"{tmp}/catalog.parquet"
             write_catalog(
                 path,
-                Catalog(recordings, [], labels, n, {}),
+                Catalog(
+                    recordings=recordings, failures=[], labels=labels, input_files=n, kept_types={}
+                ),
                 {r.recording_id: "train" for r in recordings},
             )
             _construct(

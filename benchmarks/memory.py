@@ -79,7 +79,10 @@ def _process_recording(path: str, keep_seconds: float | None = None):
     )
     dofn.setup()
     name = pathlib.Path(path).name
-    return dofn, (Recording(name, path, name, "bird"), "train")
+    return dofn, (
+        Recording(recording_id=name, path=path, source_file=name, species="bird"),
+        "train",
+    )
 
 
 def _kib(field: str) -> int:

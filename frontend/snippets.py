@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class SnippetSelection:
     """How snippets are chosen: the seed's loudest windows, or evenly spaced ones."""
 

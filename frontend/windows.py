@@ -17,7 +17,7 @@ from schemas import SpectrogramParams
 ChooseStarts = Callable[[Scan], list[int]]  # a scan of a recording to its windows' sample offsets
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(kw_only=True)
 class Windows:
     """An opened recording's first pass, its chosen windows and their images, taken in order."""
 
@@ -51,7 +51,7 @@ def open_windows(
         starts = choose(scan)
         chunks = scan.kept if scan.kept is not None else stream.chunks()
         images = window_spectrograms(cut_windows(chunks, starts, params.snippet_samples), params)
-        yield Windows(scan, starts, stream.decoder, images)
+        yield Windows(scan=scan, starts=starts, decoder=stream.decoder, images=images)
 
 
 def covering_starts(length: int, params: SpectrogramParams, overlap: float) -> list[int]:

@@ -26,6 +26,7 @@ from pipeline.columns import (
     XC_EPITHET,
     XC_GENUS,
 )
+from pipeline.outcome import MISSING_FILE, Outcome
 
 LAYOUTS = ("folders", "csv", "master-set")
 LABEL_ORDER_RULE = "most recordings first (after selections), ties by species name"
@@ -40,7 +41,7 @@ class CatalogError(ValueError):
     """An input that makes the whole job meaningless (no files, unusable metadata)."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Recording:
     """One input recording and what is known of it before decoding."""
 
@@ -57,15 +58,6 @@ class Recording:
 
 
 @dataclasses.dataclass(frozen=True)
-class Failure:
-    """An input file that produced no examples, and why."""
-
-    file: str
-    reason: str
-    detail: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
 class Selections:
     """Which recordings and species to keep (the seed: songs, >= 6 recordings, top 48 species)."""
 
@@ -74,12 +66,12 @@ class Selections:
     top_species: int = 48
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(kw_only=True)
 class Catalog:
     """Recordings kept, input files refused or filtered out, and the label order."""
 
     recordings: list[Recording]
-    failures: list[Failure]
+    failures: list[Outcome]
     labels: list[str]
     input_files: int
     kept_types: dict[str, int]
@@ -165,7 +157,7 @@ def _files_by_xc_id(relative_paths: Iterable[str]) -> dict[str, str]:
 
 def catalog_from_csv(
     input_path: str, metadata_path: str
-) -> tuple[list[Recording], list[Failure], int]:
+) -> tuple[list[Recording], list[Outcome], int]:
     """Recordings named by a metadata file; rows and files that do not match become failures."""
     rows = read_metadata(metadata_path)
     _check_columns(rows, metadata_path)
@@ -180,16 +172,28 @@ def catalog_from_csv(
         recording_id = recording_id or name
         species = _species_of(row, columns)
         if not name:
-            failures.append(Failure(f"(row id {recording_id})", "missing_file", "no file name"))
+            failures.append(
+                Outcome(file=f"(row id {recording_id})", reason=MISSING_FILE, detail="no file name")
+            )
         elif name not in by_relative:
-            failures.append(Failure(name, "missing_file", "named in the metadata but not found"))
+            failures.append(
+                Outcome(
+                    file=name, reason=MISSING_FILE, detail="named in the metadata but not found"
+                )
+            )
         elif not species:
-            failures.append(Failure(name, "unknown_species", "species left blank"))
+            failures.append(
+                Outcome(file=name, reason="unknown_species", detail="species left blank")
+            )
             used.add(name)
         elif recording_id in seen_ids or name in used:
             if name not in used:
                 failures.append(
-                    Failure(name, "duplicate", f"recording id {recording_id} seen before")
+                    Outcome(
+                        file=name,
+                        reason="duplicate",
+                        detail=f"recording id {recording_id} seen before",
+                    )
                 )
             used.add(name)
         else:
@@ -197,20 +201,24 @@ def catalog_from_csv(
             used.add(name)
             recordings.append(
                 Recording(
-                    recording_id,
-                    by_relative[name],
-                    name,
-                    species,
-                    _first(row, TYPE_COLUMNS),
-                    _first(row, LICENSE_COLUMNS),
-                    _first(row, QUALITY_COLUMNS),
-                    paths[by_relative[name]],
-                    _first(row, RECORDIST_COLUMNS),
-                    _first(row, URL_COLUMNS),
-                )  # fmt: skip
+                    recording_id=recording_id,
+                    path=by_relative[name],
+                    source_file=name,
+                    species=species,
+                    sound_type=_first(row, TYPE_COLUMNS),
+                    license=_first(row, LICENSE_COLUMNS),
+                    quality=_first(row, QUALITY_COLUMNS),
+                    size_bytes=paths[by_relative[name]],
+                    recordist=_first(row, RECORDIST_COLUMNS),
+                    url=_first(row, URL_COLUMNS),
+                )
             )
     failures += [
-        Failure(name, "not_in_metadata", "found under --input, not named in the metadata")
+        Outcome(
+            file=name,
+            reason="not_in_metadata",
+            detail="found under --input, not named in the metadata",
+        )
         for name in by_relative
         if name not in used
     ]
@@ -235,7 +243,7 @@ _NAMING = {
 }
 
 
-def catalog_from_paths(input_path: str, layout: str) -> tuple[list[Recording], list[Failure], int]:
+def catalog_from_paths(input_path: str, layout: str) -> tuple[list[Recording], list[Outcome], int]:
     """Recordings whose species (and type) their path names, in the folders or master-set layout."""
     describe, refusal = _NAMING[layout]
     root, paths = list_audio_files(input_path)
@@ -244,10 +252,18 @@ def catalog_from_paths(input_path: str, layout: str) -> tuple[list[Recording], l
         relative = _relative(root, path)
         described = describe(relative)
         if described is None:
-            failures.append(Failure(relative, "unknown_species", refusal))
+            failures.append(Outcome(file=relative, reason="unknown_species", detail=refusal))
         else:
+            species, sound_type = described
             recordings.append(
-                Recording(relative, path, relative, *described, size_bytes=paths[path])
+                Recording(
+                    recording_id=relative,
+                    path=path,
+                    source_file=relative,
+                    species=species,
+                    sound_type=sound_type,
+                    size_bytes=paths[path],
+                )  # fmt: skip
             )
     return recordings, failures, len(paths)
 
@@ -259,7 +275,7 @@ def type_words(sound_type: str) -> set[str]:
 
 def apply_selections(
     recordings: list[Recording], selections: Selections
-) -> tuple[list[Recording], list[Failure], list[str], dict[str, int]]:
+) -> tuple[list[Recording], list[Outcome], list[str], dict[str, int]]:
     """(kept recordings, filtered-out failures, labels, kept type strings with counts).
 
     Recordings without a sound type (folder layout) pass the type selection.
@@ -269,8 +285,8 @@ def apply_selections(
     typed = []
     for recording in recordings:
         if wanted and recording.sound_type and not wanted & type_words(recording.sound_type):
-            failures.append(Failure(recording.source_file, "filtered_type",
-                                    f"sound type {recording.sound_type!r} not in {sorted(wanted)}"))  # fmt: skip
+            failures.append(Outcome(file=recording.source_file, reason="filtered_type",
+                                    detail=f"sound type {recording.sound_type!r} not in {sorted(wanted)}"))  # fmt: skip
         else:
             typed.append(recording)
     counts = collections.Counter(r.species for r in typed)
@@ -284,12 +300,12 @@ def apply_selections(
         if recording.species in kept_species:
             kept.append(recording)
         elif counts[recording.species] < selections.min_recordings:
-            failures.append(Failure(recording.source_file, "filtered_min_recordings",
-                                    f"{recording.species!r} has {counts[recording.species]} recordings, "
+            failures.append(Outcome(file=recording.source_file, reason="filtered_min_recordings",
+                                    detail=f"{recording.species!r} has {counts[recording.species]} recordings, "
                                     f"fewer than {selections.min_recordings}"))  # fmt: skip
         else:
-            failures.append(Failure(recording.source_file, "filtered_top_species",
-                                    f"{recording.species!r} is not among the top "
+            failures.append(Outcome(file=recording.source_file, reason="filtered_top_species",
+                                    detail=f"{recording.species!r} is not among the top "
                                     f"{selections.top_species} species"))  # fmt: skip
     kept_types = collections.Counter(r.sound_type for r in kept)
     return kept, failures, labels, dict(sorted(kept_types.items()))
@@ -313,4 +329,10 @@ def build_catalog(
             f"{input_path}: no species left after the selections ({len(recordings)} recordings; "
             f"types {list(selections.types)}, at least {selections.min_recordings} recordings each)"
         )
-    return Catalog(kept, failures + filtered, labels, input_files, kept_types)
+    return Catalog(
+        recordings=kept,
+        failures=failures + filtered,
+        labels=labels,
+        input_files=input_files,
+        kept_types=kept_types,
+    )

@@ -10,7 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.catalog import Catalog, Failure, Recording
+from pipeline.catalog import Catalog, Recording
+from pipeline.outcome import Outcome
 
 CATALOG_FILE = ".catalog.parquet"
 _RECORDING_FIELDS = [f.name for f in dataclasses.fields(Recording)]
@@ -54,6 +55,6 @@ def recording_of(row: dict[str, Any]) -> tuple[Recording, str]:
     return Recording(**{name: row[name] for name in _RECORDING_FIELDS}), row["split"]
 
 
-def failure_of(row: dict[str, Any]) -> Failure:
-    """The Failure of a refused file's catalog row."""
-    return Failure(row["source_file"], row["reason"], row["detail"])
+def failure_of(row: dict[str, Any]) -> Outcome:
+    """The Outcome of a refused file's catalog row."""
+    return Outcome(file=row["source_file"], reason=row["reason"], detail=row["detail"])

@@ -16,7 +16,7 @@ _DEFAULT_SPECTROGRAM = SpectrogramParams()
 _DEFAULT_SNIPPETS = SnippetSelection()
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class BuildOptions:
     """Everything the builder needs besides Beam's own pipeline options."""
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import collections
-import json
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -15,15 +13,14 @@ from apache_beam.metrics import Metrics
 from frontend.audio import SALVAGE, AudioError, check_ffmpeg
 from frontend.snippets import Scan, SnippetSelection, choose_snippets, quietest_windows
 from frontend.windows import open_windows
-from pipeline.catalog import CatalogError, Failure, Recording
-from schemas import BACKGROUND_LABEL, SPLITS, SpectrogramParams, make_example
+from pipeline.catalog import CatalogError, Recording
+from pipeline.outcome import Outcome, Tally
+from schemas import BACKGROUND_LABEL, SPLITS, Counts, SpectrogramParams, make_example
 
 EXAMPLES = "examples"
+OUTCOMES = "outcomes"
 NAMESPACE = "birdsong"
 SILENCE_PEAK = 1e-4  # -80 dBFS: below this everywhere, a recording holds nothing to learn
-
-# Failure reasons that are deliberate choices of the user rather than bad input.
-SELECTION_REASONS = ("filtered_type", "filtered_min_recordings", "filtered_top_species")
 
 
 def dataset_labels(species: list[str], selection: SnippetSelection) -> list[str]:
@@ -33,23 +30,34 @@ def dataset_labels(species: list[str], selection: SnippetSelection) -> list[str]
     return [*species, BACKGROUND_LABEL] if selection.background else list(species)
 
 
-def failure_outcome(failure: Failure) -> dict[str, Any]:
-    """The outcome record of an input file that produced no examples."""
-    return {
-        "status": "failed",
-        "file": failure.file,
-        "reason": failure.reason,
-        "detail": failure.detail,
-    }
+class OutcomeCounters:
+    """The job's Beam counters (namespace "birdsong"), each counted from the outcomes."""
+
+    def __init__(self) -> None:
+        self._read = Metrics.counter(NAMESPACE, "recordings_read")
+        self._decoded = Metrics.counter(NAMESPACE, "recordings_decoded")
+        self._failed = Metrics.counter(NAMESPACE, "recordings_failed")
+        self._salvaged = Metrics.counter(NAMESPACE, "recovered_with_ffmpeg")
+        self._written = {split: Metrics.counter(NAMESPACE, f"snippets_{split}") for split in SPLITS}
+
+    def count(self, outcome: Outcome) -> None:
+        self._read.inc()
+        if outcome.failed:
+            self._failed.inc()
+            return
+        self._decoded.inc()
+        self._salvaged.inc(outcome.decoder == SALVAGE)
+        self._written[outcome.split].inc(outcome.examples + outcome.background)
 
 
 class ProcessRecording(beam.DoFn):
-    """(Recording, split) -> (split, index row, serialized Example) per snippet; one outcome
-    per file.
+    """(Recording, split) -> (split, snippet values, serialized Example) per snippet; one
+    Outcome per file.
 
-    Every recording yields exactly one record on the "outcomes" output: what it gave, or why
-    it gave nothing. Bad input never raises; a missing ffmpeg fails the worker at setup when
-    `decoder` is "ffmpeg" (elsewhere ffmpeg only salvages files the decoder rejects).
+    Every recording yields exactly one Outcome on the OUTCOMES output: what it gave, or why
+    it gave nothing; the job's counters count it. Bad input never raises; a missing ffmpeg
+    fails the worker at setup when `decoder` is "ffmpeg" (elsewhere ffmpeg only salvages files
+    the decoder rejects).
     """
 
     def __init__(
@@ -65,11 +73,7 @@ class ProcessRecording(beam.DoFn):
         self._label_of = {species: index for index, species in enumerate(labels)}
         self._min_seconds = min_seconds
         self._decoder = decoder
-        self._read = Metrics.counter(NAMESPACE, "recordings_read")
-        self._decoded = Metrics.counter(NAMESPACE, "recordings_decoded")
-        self._failed = Metrics.counter(NAMESPACE, "recordings_failed")
-        self._salvaged = Metrics.counter(NAMESPACE, "recovered_with_ffmpeg")
-        self._written = {split: Metrics.counter(NAMESPACE, f"snippets_{split}") for split in SPLITS}
+        self._counters = OutcomeCounters()
 
     def setup(self) -> None:
         if self._decoder == "ffmpeg":
@@ -80,7 +84,6 @@ class ProcessRecording(beam.DoFn):
 
     def process(self, element: tuple[Recording, str]) -> Iterator[Any]:
         recording, split = element
-        self._read.inc()
         examples, background, decoder = 0, 0, ""
         names: dict[int, str] = {}  # the chosen windows' starts and labels
 
@@ -99,30 +102,17 @@ class ProcessRecording(beam.DoFn):
                     background += names[start] == BACKGROUND_LABEL
                     yield split, *self._example(recording, index, start, names[start], image)
                 decoder = windows.decoder
+            outcome = Outcome(
+                file=recording.source_file, split=split, species=recording.species,
+                examples=examples - background, background=background, decoder=decoder,
+            )  # fmt: skip
         except AudioError as error:
-            self._failed.inc()
-            yield beam.pvalue.TaggedOutput(
-                "outcomes",
-                failure_outcome(Failure(recording.source_file, error.reason, error.detail)),
-            )
-            return
+            outcome = Outcome(file=recording.source_file, reason=error.reason, detail=error.detail)
         except Exception as error:  # noqa: BLE001 - one bad recording never kills the job
-            self._failed.inc()
             detail = f"{type(error).__name__}: {error}".splitlines()[0]
-            yield beam.pvalue.TaggedOutput(
-                "outcomes", failure_outcome(Failure(recording.source_file, "error", detail))
-            )
-            return
-        self._decoded.inc()
-        if decoder == SALVAGE:
-            self._salvaged.inc()
-        self._written[split].inc(examples)
-        yield beam.pvalue.TaggedOutput(
-            "outcomes",
-            {"status": "ok", "file": recording.source_file, "split": split,
-             "species": recording.species, "examples": examples - background,
-             "background": background, "decoder": decoder},
-        )  # fmt: skip
+            outcome = Outcome(file=recording.source_file, reason="error", detail=detail)
+        self._counters.count(outcome)
+        yield beam.pvalue.TaggedOutput(OUTCOMES, outcome)
 
     def _windows(self, recording: Recording, scan: Scan) -> dict[int, str]:
         """{sample offset: label} of the windows to write; AudioError for a recording too short
@@ -166,7 +156,8 @@ class ProcessRecording(beam.DoFn):
             "recordist": recording.recordist,
             "url": recording.url,
         }
-        return snippet, make_example(image, **snippet).SerializeToString()
+        # Keys in sorted order: every build of the same input writes the same bytes.
+        return snippet, make_example(image, **snippet).SerializeToString(deterministic=True)
 
 
 def _open(path: str) -> IO[bytes]:
@@ -176,50 +167,24 @@ def _open(path: str) -> IO[bytes]:
     )
 
 
-class SummarizeOutcomes(beam.CombineFn):
-    """Counts of recordings and examples per split and species, and failures per reason."""
+class TallyOutcomes(beam.CombineFn):
+    """Outcomes -> dataset.json's Counts, for `labels` and `input_files` files."""
 
-    def create_accumulator(self) -> dict[str, collections.Counter]:
-        return {"recordings": collections.Counter(), "examples": collections.Counter(),
-                "failures": collections.Counter(), "decoders": collections.Counter()}  # fmt: skip
+    def __init__(self, labels: list[str], background_label: str, input_files: int) -> None:
+        self._labels, self._background, self._input_files = labels, background_label, input_files
 
-    def add_input(self, accumulator, outcome: dict[str, Any]):
-        if outcome["status"] == "ok":
-            key = (outcome["split"], outcome["species"])
-            accumulator["recordings"][key] += 1
-            accumulator["examples"][key] += outcome["examples"]
-            if outcome.get("background"):
-                accumulator["examples"][(outcome["split"], BACKGROUND_LABEL)] += outcome[
-                    "background"
-                ]
-            accumulator["decoders"][outcome["decoder"]] += 1
-        else:
-            accumulator["failures"][outcome["reason"]] += 1
-        return accumulator
+    def create_accumulator(self) -> Tally:
+        return Tally()
 
-    def merge_accumulators(self, accumulators):
-        merged = self.create_accumulator()
-        for accumulator in accumulators:
-            for name, counter in accumulator.items():
-                merged[name].update(counter)
+    def add_input(self, tally: Tally, outcome: Outcome) -> Tally:
+        tally.add(outcome, self._background)
+        return tally
+
+    def merge_accumulators(self, tallies) -> Tally:
+        merged = Tally()
+        for tally in tallies:
+            merged.merge(tally)
         return merged
 
-    def extract_output(self, accumulator) -> dict[str, Any]:
-        def nested(counter: collections.Counter) -> dict[str, dict[str, int]]:
-            table: dict[str, dict[str, int]] = collections.defaultdict(dict)
-            for (split, species), count in sorted(counter.items()):
-                table[split][species] = count
-            return dict(table)
-
-        return {
-            "recordings": nested(accumulator["recordings"]),
-            "examples": nested(accumulator["examples"]),
-            "failures": dict(sorted(accumulator["failures"].items())),
-            "decoders": dict(sorted(accumulator["decoders"].items())),
-        }
-
-
-def write_json(value: Any, path: str) -> None:
-    """Writes `value` as JSON to any Beam filesystem."""
-    with FileSystems.create(path, mime_type="application/json") as f:
-        f.write(json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8"))
+    def extract_output(self, tally: Tally) -> Counts:
+        return tally.counts(self._labels, self._input_files)

@@ -32,7 +32,7 @@ class DatasetFormatError(ValueError):
     """A dataset folder that is missing, incomplete or of an unknown format version."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class SpectrogramParams:
     """How audio becomes a uint8 spectrogram image; stored in dataset.json and in exports.
 
@@ -135,7 +135,7 @@ class InputInfo:
     layout: str
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class SelectionInfo:
     """The selections applied, and the sound types of the recordings they kept."""
 
@@ -171,7 +171,7 @@ class SpeciesCounts:
     examples: dict[str, int]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Counts:
     """What the build produced and refused; every input file is counted once."""
 
@@ -196,7 +196,7 @@ class Counts:
         return cls(**{**values, "per_species": per_species})
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class DatasetInfo:
     """The content of dataset.json, written by pipeline.build and read by everyone else."""
 

@@ -53,7 +53,7 @@ def test_background_is_written_only_with_the_flag_and_never_as_a_recordings_spec
 def test_timeline_rows_say_no_detection_where_background_wins():
     params = SpectrogramParams()
     item = FilePrediction(
-        "a.mp3",
+        path="a.mp3",
         length=8 * params.sample_rate,
         starts=[0, 4 * params.sample_rate],
         probabilities=np.array([[0.6, 0.1, 0.3], [0.2, 0.1, 0.7]], np.float32),

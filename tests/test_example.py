@@ -16,7 +16,7 @@ def test_examples_without_tensorflow_equal_tf_train_example():
               "snippet_index": 3, "start_seconds": 12.345678, "source_file": "a/b c.mp3",
               "sound_type": "song", "license": "//creativecommons.org/licenses/by/4.0/",
               "quality": ""}  # fmt: skip
-    ours = make_example(image, **values).SerializeToString()
+    ours = make_example(image, **values).SerializeToString(deterministic=True)
     everything = {"spectrogram": image.tobytes(), "height": 6, "width": 5, **values}
     feature = {}
     for key, value in everything.items():
@@ -29,7 +29,7 @@ def test_examples_without_tensorflow_equal_tf_train_example():
         else:
             feature[key] = tf.train.Feature(float_list=tf.train.FloatList(value=[value]))
     reference = tf.train.Example(features=tf.train.Features(feature=feature))
-    assert ours == reference.SerializeToString()
+    assert ours == reference.SerializeToString(deterministic=True)
     parsed = parse_examples(tf.constant([ours]), 6, 5)
     np.testing.assert_array_equal(parsed["spectrogram"][0].numpy(), image)
     assert parsed["species"][0].numpy().decode() == values["species"]

@@ -16,8 +16,9 @@ from apache_beam.testing.util import BeamAssertException, assert_that
 
 from pipeline import options as build_options
 from pipeline.build import pipeline_options, prepare, shard_counts
-from pipeline.catalog import Catalog, Failure, Recording
+from pipeline.catalog import Catalog, Recording
 from pipeline.catalog_file import failure_of, is_failure, recording_of, write_catalog
+from pipeline.outcome import Outcome
 from pipeline.progress import Progress
 from tests.prefix_filesystem import PrefixFileSystem
 
@@ -26,10 +27,24 @@ def test_shard_counts_follow_the_container_not_an_mp3_bitrate():
     opts, _ = build_options.parse(["--input", "x", "--shard-mb", "10"])
     hour = 3600
     mp3 = [
-        Recording(str(i), f"{i}.mp3", f"{i}.mp3", "A", size_bytes=hour * 16_000) for i in range(4)
+        Recording(
+            recording_id=str(i),
+            path=f"{i}.mp3",
+            source_file=f"{i}.mp3",
+            species="A",
+            size_bytes=hour * 16_000,
+        )
+        for i in range(4)
     ]
     wav = [
-        Recording(str(i), f"{i}.WAV", f"{i}.WAV", "A", size_bytes=hour * 96_000) for i in range(4)
+        Recording(
+            recording_id=str(i),
+            path=f"{i}.WAV",
+            source_file=f"{i}.WAV",
+            species="A",
+            size_bytes=hour * 96_000,
+        )
+        for i in range(4)
     ]
     assert shard_counts(opts, wav) == shard_counts(opts, mp3)
     assert shard_counts(opts, mp3)["train"] > 1
@@ -111,21 +126,30 @@ def test_catalog_file_round_trip_through_beams_parquet_source(tmp_path):
     n = 20_000
     recordings = [
         Recording(
-            f"{i}",
-            f"gs://b/audio/XC{i}.mp3",
-            f"XC{i}.mp3",
-            f"Species {i % 97}",
-            "song",
-            "//creativecommons.org/licenses/by-nc-sa/4.0/",
-            "A",
-            1000 + i,
-            f"Recordist {i % 13}",
-            f"//xeno-canto.org/{i}",
-        )  # fmt: skip
+            recording_id=f"{i}",
+            path=f"gs://b/audio/XC{i}.mp3",
+            source_file=f"XC{i}.mp3",
+            species=f"Species {i % 97}",
+            sound_type="song",
+            license="//creativecommons.org/licenses/by-nc-sa/4.0/",
+            quality="A",
+            size_bytes=1000 + i,
+            recordist=f"Recordist {i % 13}",
+            url=f"//xeno-canto.org/{i}",
+        )
         for i in range(n)
     ]
-    failures = [Failure(f"stray{i}.mp3", "not_in_metadata", "not named") for i in range(50)]
-    catalog = Catalog(recordings, failures, sorted({r.species for r in recordings}), n + 50, {})
+    failures = [
+        Outcome(file=f"stray{i}.mp3", reason="not_in_metadata", detail="not named")
+        for i in range(50)
+    ]
+    catalog = Catalog(
+        recordings=recordings,
+        failures=failures,
+        labels=sorted({r.species for r in recordings}),
+        input_files=n + 50,
+        kept_types={},
+    )
     splits = {
         r.recording_id: ("train", "validation", "test")[int(r.recording_id) % 3] for r in recordings
     }

@@ -303,7 +303,7 @@ def test_batches_mix_files_but_keep_their_windows_apart(small_corpus, tmp_path):
 def test_rows_aggregate_mean_or_max_and_hide_weak_windows():
     params = SpectrogramParams()
     item = FilePrediction(
-        "a.mp3",
+        path="a.mp3",
         length=6 * params.sample_rate,
         starts=[0, 2 * params.sample_rate],
         probabilities=np.array([[0.7, 0.2, 0.1], [0.1, 0.5, 0.4]], np.float32),
@@ -371,7 +371,11 @@ def test_a_recording_shorter_than_a_window_is_flagged(job_dir, tmp_path, capsys)
 def test_only_short_recordings_get_a_note():
     params, scores = SpectrogramParams(), np.ones((1, 2), np.float32)
     rows = [
-        result_rows(FilePrediction("a.mp3", length, [0], probabilities=scores), ["A", "B"], params)
+        result_rows(
+            FilePrediction(path="a.mp3", length=length, starts=[0], probabilities=scores),
+            ["A", "B"],
+            params,
+        )
         for length in (params.snippet_samples - 1, params.snippet_samples, 10 * params.sample_rate)
     ]
     assert [file_rows[0]["note"] is None for file_rows in rows] == [False, True, True]

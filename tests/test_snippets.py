@@ -56,7 +56,7 @@ def test_short_recording_gives_one_padded_snippet():
 
 def test_uniform_windows_with_overlap():
     samples = bouts(20, [])
-    starts = choose(samples, SnippetSelection("uniform", overlap=0.5))
+    starts = choose(samples, SnippetSelection(method="uniform", overlap=0.5))
     assert starts == list(range(0, len(samples) - SNIPPET + 1, SNIPPET // 2))
 
 

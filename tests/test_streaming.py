@@ -77,7 +77,16 @@ def test_two_pass_streamed_selection_equals_the_whole_file(tmp_path, monkeypatch
     )
     dofn = pipeline.process.ProcessRecording(PARAMS, selection, ["bird"], min_seconds=1.0)
     dofn.setup()
-    outputs = list(dofn.process((Recording("long.mp3", path, "long.mp3", "bird"), "train")))
+    outputs = list(
+        dofn.process(
+            (
+                Recording(
+                    recording_id="long.mp3", path=path, source_file="long.mp3", species="bird"
+                ),
+                "train",
+            )
+        )
+    )
     assert [example for _, _, example in outputs[:-1]] == expected
     assert outputs[-1].value["decoder"] == "soundfile"
 
@@ -91,7 +100,7 @@ def test_workers_never_import_tensorflow(tmp_path):
         "import sys, pipeline.process as p; from pipeline.catalog import Recording; "
         "from frontend.snippets import SnippetSelection; from schemas import SpectrogramParams; "
         "d = p.ProcessRecording(SpectrogramParams(), SnippetSelection(), ['b'], 1.0); d.setup(); "
-        f"out = list(d.process((Recording('a', {str(path)!r}, 'a', 'b'), 'train'))); "
+        f"out = list(d.process((Recording(recording_id='a', path={str(path)!r}, source_file='a', species='b'), 'train'))); "
         "assert out[-1].value['examples'] >= 1, out; "
         "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'"
     )

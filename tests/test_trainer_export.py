@@ -69,7 +69,7 @@ def test_load_exported_model_takes_a_job_dir_or_its_export_dir(exported):
     job_dir, _, spectrograms, expected = exported
     for path in (job_dir, job_dir / "export"):
         model, labels, info = load_exported_model(str(path))
-        assert labels == SPECIES and info.image == ImageShape(HEIGHT, WIDTH)
+        assert labels == SPECIES and info.image == ImageShape(height=HEIGHT, width=WIDTH)
         np.testing.assert_allclose(model.predict(spectrograms, verbose=0), expected, atol=1e-6)
     with pytest.raises(TrainerError, match="no exported model"):
         load_exported_model(str(job_dir / "checkpoints"))

@@ -22,7 +22,7 @@ IMAGENET_WEIGHTS_URL = (
 IMAGENET_WEIGHTS_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Augmentation:
     """Training-only augmentation inside the model (see trainer.layers and Keras' layers); by
     default none, as in TrainOptions."""

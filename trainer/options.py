@@ -18,7 +18,7 @@ BEST_BY = ("recording_accuracy", "loss")
 MIN_IMAGE_SIZE = 75  # the smallest input Inception-v3 accepts
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class TrainOptions:
     """Everything trainer.train needs; trainer.task builds it from the command line."""
 

@@ -41,7 +41,7 @@ SPECTROGRAMS_LOGGED = 6
 logger = logging.getLogger(__name__)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Phase:
     """One phase of a run: 1 trains the head only, 2 the base and head."""
 
@@ -51,7 +51,7 @@ class Phase:
     first_epoch: int  # the run's epochs before this phase
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Run:
     """What the steps of one training run share, once prepared."""
 

@@ -28,7 +28,7 @@ _LICENSE_URL = re.compile(r"creativecommons\.org/(?:licenses|publicdomain)/([a-z
 _PUBLIC_DOMAIN = {"zero": "cc0", "mark": "pdm"}
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Listed:
     """One recording as a page listed it (`record`, every field), with what the selections use."""
 

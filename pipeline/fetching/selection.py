@@ -13,7 +13,7 @@ DEFAULT_LICENSES = ("by", "by-sa", "by-nc", "by-nc-sa", "cc0")
 ALL_LICENSES = "all"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Filters:
     """The selections: licences kept (ALL_LICENSES: any), lowest quality kept ("": any), longest
     length in seconds (None: any), recordings per species (0: any)."""

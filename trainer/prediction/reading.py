@@ -36,7 +36,7 @@ class WindowClassifier(Protocol):
     def probabilities(self, images: np.ndarray) -> np.ndarray: ...
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(kw_only=True)
 class FilePrediction:
     """One input file: its windows (sample offsets), their spectrograms, then probabilities."""
 
@@ -76,8 +76,12 @@ def load_windows(
             images = _closing(windows.images, opened)
     except Exception as error:  # noqa: BLE001 - one bad file is reported and skipped
         opened.close()
-        return FilePrediction(path, error=(str(error).splitlines() or [type(error).__name__])[0])
-    return FilePrediction(path, windows.scan.length, windows.starts, images)
+        return FilePrediction(
+            path=path, error=(str(error).splitlines() or [type(error).__name__])[0]
+        )
+    return FilePrediction(
+        path=path, length=windows.scan.length, starts=windows.starts, images=images
+    )
 
 
 def _open_file(path: str) -> contextlib.AbstractContextManager:

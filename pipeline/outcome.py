@@ -1,0 +1,97 @@
+"""What became of each input file, defined once: the typed Outcome that the catalog (for files it
+refuses) and the workers (for files they decode) give, and the Tally of outcomes from which
+dataset.json's counts come (the job's Beam counters and failures.jsonl come from outcomes too)."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+
+from frontend.audio import SALVAGE
+from schemas import SPLITS, Counts, SpeciesCounts
+
+# The reason of a metadata row whose file is not there (the catalog's), counted on its own.
+MISSING_FILE = "missing_file"
+# Failure reasons that are deliberate choices of the user rather than bad input.
+SELECTION_REASONS = ("filtered_type", "filtered_min_recordings", "filtered_top_species")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """One input file: the examples it gave (in `split`, of `species`, `background` of them
+    "no bird" windows, read by `decoder`), or, when `reason` is set, why it gave none."""
+
+    file: str
+    split: str = ""
+    species: str = ""
+    examples: int = 0
+    background: int = 0
+    decoder: str = ""
+    reason: str = ""
+    detail: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.reason)
+
+    def failure_line(self) -> str:
+        """This failure as a line of failures.jsonl."""
+        return json.dumps(
+            {"file": self.file, "reason": self.reason, "detail": self.detail}, ensure_ascii=False
+        )
+
+
+@dataclasses.dataclass(kw_only=True)
+class Tally:
+    """Outcomes added up: recordings and examples per (split, label), failures per reason,
+    recordings per decoder."""
+
+    recordings: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    examples: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    failures: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    decoders: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+
+    def add(self, outcome: Outcome, background_label: str) -> None:
+        if outcome.failed:
+            self.failures[outcome.reason] += 1
+            return
+        self.recordings[outcome.split, outcome.species] += 1
+        self.examples[outcome.split, outcome.species] += outcome.examples
+        if outcome.background:
+            self.examples[outcome.split, background_label] += outcome.background
+        self.decoders[outcome.decoder] += 1
+
+    def merge(self, other: Tally) -> None:
+        for name in ("recordings", "examples", "failures", "decoders"):
+            getattr(self, name).update(getattr(other, name))
+
+    def counts(self, labels: list[str], input_files: int) -> Counts:
+        """dataset.json's counts: every label, split and reason named, zeros included."""
+
+        def per_split(counter: collections.Counter, label: str) -> dict[str, int]:
+            return {split: counter[split, label] for split in SPLITS}
+
+        def total(counter: collections.Counter) -> dict[str, int]:
+            return {
+                split: sum(n for (s, _), n in counter.items() if s == split) for split in SPLITS
+            }
+
+        failures = dict(sorted(self.failures.items()))
+        return Counts(
+            input_files=input_files,
+            recordings=total(self.recordings),
+            examples=total(self.examples),
+            per_species={
+                label: SpeciesCounts(
+                    recordings=per_split(self.recordings, label),
+                    examples=per_split(self.examples, label),
+                )
+                for label in labels
+            },
+            failures=failures,
+            failed_files=sum(n for reason, n in failures.items() if reason != MISSING_FILE),
+            metadata_rows_without_file=failures.get(MISSING_FILE, 0),
+            recovered_with_ffmpeg=self.decoders[SALVAGE],
+            decoders=dict(sorted(self.decoders.items())),
+        )
