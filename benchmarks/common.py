@@ -74,7 +74,7 @@ def save(name: str, results: dict) -> pathlib.Path:
 
 def demo_corpus() -> pathlib.Path:
     """The project's default demo corpus (8 species, 88 recordings, about 35 minutes of mp3)."""
-    from pipeline.demo_corpus import default_cache_dir, generate_corpus
+    from demo.corpus import default_cache_dir, generate_corpus
 
     return generate_corpus(default_cache_dir())
 
@@ -87,7 +87,7 @@ def large_corpus() -> pathlib.Path:
 
     Cached beside the demo corpus; about 4 minutes to generate once on 2 busy cores.
     """
-    from pipeline.demo_corpus import default_cache_dir, generate_corpus
+    from demo.corpus import default_cache_dir, generate_corpus
 
     return generate_corpus(default_cache_dir().with_name("demo-corpus-large-v1"), **LARGE_CORPUS)
 

@@ -77,36 +77,38 @@ def job_request_bytes(n: int, old_design: bool = False) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipeline import options as build_options
-    from pipeline.build import _construct
     from pipeline.catalog import Catalog
     from pipeline.catalog_file import write_catalog
+    from pipeline.graph import construct
+    from pipeline.plan import Plan
 
     recordings = synthetic_recordings(n)
     labels = sorted({r.species for r in recordings})
     with tempfile.TemporaryDirectory() as tmp:
         opts, _ = build_options.parse(["--input", "gs://xc-bucket/audio", "--output", tmp])
-        pipeline = beam.Pipeline(options=PipelineOptions(DATAFLOW))
         if old_design:
+            pipeline = beam.Pipeline(options=PipelineOptions(DATAFLOW))
             _ = pipeline | beam.Create([(r, "train") for r in recordings], reshuffle=False)
         else:
             path = f"{tmp}/catalog.parquet"
-            write_catalog(
-                path,
-                Catalog(
-                    recordings=recordings, failures=[], labels=labels, input_files=n, kept_types={}
+            catalog = Catalog(
+                recordings=recordings, failures=[], labels=labels, input_files=n, kept_types={}
+            )
+            plan = Plan(
+                opts=opts,
+                beam_options=PipelineOptions(DATAFLOW),
+                workers=None,
+                catalog=catalog,
+                shards={"train": 80, "validation": 17, "test": 17},
+                catalog_path=path,
+                catalog_bytes=write_catalog(
+                    path, catalog, {r.recording_id: "train" for r in recordings}
                 ),
-                {r.recording_id: "train" for r in recordings},
+                temp_directory=f"{tmp}/t",
+                counts_path=f"{tmp}/t-counts.json",
+                progress_folder=None,
             )
-            _construct(
-                pipeline,
-                opts,
-                path,
-                labels,
-                False,
-                {"train": 80, "validation": 17, "test": 17},
-                f"{tmp}/t",
-                False,
-            )
+            pipeline = construct(plan)
         pipeline.run()
         runner = pipeline.runner
         return len(runner.proto_pipeline.SerializeToString()) + len(runner.job.json())

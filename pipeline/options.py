@@ -11,31 +11,33 @@ from pipeline.catalog import LAYOUTS, Selections
 from schemas import SEED_FRONT_END, SpectrogramParams, compression_of
 from schemas.dataset_info import FREQUENCY_SCALES, NORMALIZATIONS
 
-DEFAULT_OUTPUT = "demo-output/dataset"
 _DEFAULT_SPECTROGRAM = SpectrogramParams()
 _DEFAULT_SNIPPETS = SnippetSelection()
+_DEFAULT_SELECTIONS = Selections()
+DEFAULT_FRACTIONS = {"train": 0.7, "validation": 0.15, "test": 0.15}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class BuildOptions:
-    """Everything the builder needs besides Beam's own pipeline options."""
+    """Everything the builder needs besides Beam's own pipeline options; its defaults are the
+    flags' defaults."""
 
-    input: str | None
-    metadata: str | None
-    layout: str
-    output: str
-    selections: Selections
-    fractions: dict[str, float]
-    seed: int
-    spectrogram: SpectrogramParams
-    snippets: SnippetSelection
-    min_seconds: float
-    decoder: str
-    num_shards: int
-    shard_mb: float
-    compression: str  # dataset.json's name: NONE or GZIP
-    max_failure_fraction: float
-    overwrite: bool
+    input: str | None = None  # None: the demo corpus
+    metadata: str | None = None
+    layout: str = "folders"
+    output: str = "demo-output/dataset"
+    selections: Selections = _DEFAULT_SELECTIONS
+    fractions: dict[str, float] = dataclasses.field(default_factory=lambda: dict(DEFAULT_FRACTIONS))
+    seed: int = 0
+    spectrogram: SpectrogramParams = _DEFAULT_SPECTROGRAM
+    snippets: SnippetSelection = _DEFAULT_SNIPPETS
+    min_seconds: float = 1.0
+    decoder: str = "auto"
+    num_shards: int = 0
+    shard_mb: float = 100.0
+    compression: str = "NONE"  # dataset.json's name: NONE or GZIP
+    max_failure_fraction: float = 0.1
+    overwrite: bool = False
     quiet: bool = False
 
 
@@ -76,35 +78,38 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--output",
-        default=DEFAULT_OUTPUT,
+        default=BuildOptions.output,
         help="dataset folder, local or gs:// (default: %(default)s)",
     )
     p.add_argument(
         "--types",
         type=_types,
-        default=Selections.types,
+        default=_DEFAULT_SELECTIONS.types,
         help="comma-separated sound-type words to keep, matched within free-text types; '' keeps all (default: song)",
     )
     p.add_argument(
         "--min-recordings",
         type=int,
-        default=Selections.min_recordings,
+        default=_DEFAULT_SELECTIONS.min_recordings,
         help="keep species with at least this many recordings (default: %(default)s)",
     )
     p.add_argument(
         "--top-species",
         type=int,
-        default=Selections.top_species,
+        default=_DEFAULT_SELECTIONS.top_species,
         help="keep the K species with most recordings; 0 keeps all (default: %(default)s)",
     )
     p.add_argument(
         "--split",
         type=_fractions,
-        default="0.7,0.15,0.15",
+        default=",".join(f"{fraction:g}" for fraction in DEFAULT_FRACTIONS.values()),
         help="train,validation,test fractions of each species' recordings (default: %(default)s)",
     )
     p.add_argument(
-        "--seed", type=int, default=0, help="seed of the split assignment (default: %(default)s)"
+        "--seed",
+        type=int,
+        default=BuildOptions.seed,
+        help="seed of the split assignment (default: %(default)s)",
     )
     p.add_argument(
         "--preset",
@@ -218,13 +223,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--min-seconds",
         type=float,
-        default=1.0,
+        default=BuildOptions.min_seconds,
         help="recordings shorter than this fail as too short; shorter than a snippet are padded (default: %(default)s)",
     )
     p.add_argument(
         "--decoder",
         choices=DECODERS,
-        default="auto",
+        default=BuildOptions.decoder,
         help="auto: soundfile (libsndfile) for mp3/wav/flac/ogg, PyAV for m4a/aac; or one "
         "decoder for every format it reads; ffmpeg needs the ffmpeg command, and salvages "
         "files the decoder rejects whenever it is installed (default: %(default)s)",
@@ -232,25 +237,25 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--num-shards",
         type=int,
-        default=0,
+        default=BuildOptions.num_shards,
         help="shards of the train split (validation and test in proportion); 0: from --shard-mb (default: %(default)s)",
     )
     p.add_argument(
         "--shard-mb",
         type=float,
-        default=100.0,
+        default=BuildOptions.shard_mb,
         help="target shard size in MB when --num-shards is 0 (default: %(default)s)",
     )
     p.add_argument(
         "--compression",
         choices=("none", "gzip"),
-        default="none",
+        default=BuildOptions.compression.lower(),
         help="TFRecord compression: none reads 4-5x faster, gzip is about 1.3x smaller (default: %(default)s)",
     )
     p.add_argument(
         "--max-failure-fraction",
         type=float,
-        default=0.1,
+        default=BuildOptions.max_failure_fraction,
         help="fail the job when more than this fraction of input files cannot be used (default: %(default)s)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace a dataset already in --output")
@@ -266,10 +271,11 @@ def parse(argv: list[str]) -> tuple[BuildOptions, list[str]]:
     args, beam_args = flags.parse_known_args(argv)
     try:
         spectrogram = SpectrogramParams(
-            args.sample_rate, args.fft_size, args.hop, args.window, args.snippet_seconds,
-            args.frequency_rows, args.db_range, args.frequency_scale, args.fmin, args.fmax,
-            args.normalization,
-        )  # fmt: skip
+            **{
+                field.name: getattr(args, field.name)
+                for field in dataclasses.fields(SpectrogramParams)
+            }
+        )
     except ValueError as error:
         flags.error(str(error))
     layout = args.layout or ("csv" if args.metadata else "folders")
@@ -278,18 +284,20 @@ def parse(argv: list[str]) -> tuple[BuildOptions, list[str]]:
         metadata=args.metadata,
         layout=layout,
         output=args.output.rstrip("/"),
-        selections=Selections(args.types, args.min_recordings, args.top_species),
+        selections=Selections(
+            types=args.types, min_recordings=args.min_recordings, top_species=args.top_species
+        ),
         fractions=args.split if isinstance(args.split, dict) else _fractions(args.split),
         seed=args.seed,
         spectrogram=spectrogram,
         snippets=SnippetSelection(
-            args.snippets,
-            args.cutoff,
-            args.max_snippets,
-            args.seconds_per_snippet,
-            args.overlap,
-            args.background_snippets,
-        ),  # fmt: skip
+            method=args.snippets,
+            cutoff=args.cutoff,
+            max_per_recording=args.max_snippets,
+            seconds_per_snippet=args.seconds_per_snippet,
+            overlap=args.overlap,
+            background=args.background_snippets,
+        ),
         min_seconds=args.min_seconds,
         decoder=args.decoder,
         num_shards=args.num_shards,
@@ -300,14 +308,3 @@ def parse(argv: list[str]) -> tuple[BuildOptions, list[str]]:
         quiet=args.quiet,
     )
     return options, beam_args
-
-
-def with_demo_corpus(options: BuildOptions, corpus: str, overwrite: bool) -> BuildOptions:
-    """Options reading the demo corpus (audio/ and metadata.csv under `corpus`)."""
-    return dataclasses.replace(
-        options,
-        input=f"{corpus}/audio",
-        metadata=f"{corpus}/metadata.csv",
-        layout="csv",
-        overwrite=options.overwrite or overwrite,
-    )

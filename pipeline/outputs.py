@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import struct
 import zlib
 from typing import Any
@@ -137,3 +138,9 @@ def write_outputs(
             header=",".join(ATTRIBUTION_COLUMNS),
         )  # fmt: skip
     )
+
+
+def write_json_file(path: str, value: Any) -> None:
+    """Writes `value` as JSON to `path` on any Beam filesystem."""
+    with FileSystems.create(path, mime_type="application/json") as f:
+        f.write(json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8"))

@@ -1,26 +1,27 @@
-"""The terminal of a local build: progress (the workers log one line per finished recording
-through Beam's logging service, the launcher prints a line every few seconds), and the worker
-processes' own stderr kept out of it."""
+"""The terminal of a local build: progress (the workers note each finished recording in a file
+of their own, the launcher prints a line every few seconds), and the worker processes' own
+stderr kept out of it."""
 
 from __future__ import annotations
 
 import contextlib
-import logging
+import glob
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
-LOGGER = "pipeline.progress"
 # Where the local runner hands on what its worker processes log.
 WORKER_LOGS = "apache_beam.runners.portability.local_job_service"
-_MARK = "birdsong-recording-done"
+_NOTES = "finished-{pid}.txt"
 
 
-def report_done(outcome: dict[str, Any]) -> None:
-    """Logs that one recording is finished (a Beam step after decoding, on the workers)."""
-    logging.getLogger(LOGGER).info(_MARK)
+def note_finished(file: str, folder: str) -> None:
+    """Notes in `folder` (local, the launcher's) that the recording `file` is finished: a line
+    in this worker process's own file (a Beam step after decoding, on the workers)."""
+    with open(os.path.join(folder, _NOTES.format(pid=os.getpid())), "a", encoding="utf-8") as f:
+        f.write(file.replace("\n", " ") + "\n")
 
 
 def _print_now(line: str) -> None:
@@ -33,14 +34,10 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
-class Progress(logging.Filter):
+class Progress:
     """Counts finished recordings (or other units: predict's files) and prints at most one line
     every `every` seconds: done of total, audio hours (estimated from file sizes, when given),
-    rate, time left, and what `extra` says (fetch's megabytes).
-
-    As a filter on the worker-log logger it counts the build's recordings from log records and
-    drops the workers' other records below ERROR.
-    """
+    rate, time left, and what `extra` says (fetch's megabytes)."""
 
     def __init__(
         self,
@@ -51,17 +48,10 @@ class Progress(logging.Filter):
         unit: str = "recordings",
         extra: Callable[[], str] | None = None,
     ) -> None:
-        super().__init__()
         self._total, self._audio, self._every, self._say = total, audio_seconds, every, say
         self._unit, self._extra = unit, extra
         self._done = 0
         self._first = self._last = 0.0
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if _MARK not in record.getMessage():
-            return record.levelno >= logging.ERROR
-        self.finished(time.monotonic())
-        return False
 
     def finished(self, now: float) -> None:
         """One more recording done at time `now`; prints when a line is due."""
@@ -86,20 +76,36 @@ class Progress(logging.Filter):
             + (f", {left}" if left and self._done < self._total else "")
         )
 
-    def attach(self) -> None:
-        """Listens to the worker processes (multi_processing) and to in-process workers."""
-        workers = logging.getLogger(WORKER_LOGS)
-        workers.setLevel(logging.INFO)
-        workers.addFilter(self)
-        local = logging.getLogger(LOGGER)
-        local.setLevel(logging.INFO)
-        local.propagate = False
-        local.addFilter(self)
-        local.addHandler(logging.NullHandler())
 
-    def detach(self) -> None:
-        logging.getLogger(WORKER_LOGS).removeFilter(self)
-        logging.getLogger(LOGGER).removeFilter(self)
+@contextlib.contextmanager
+def watching(tracker: Progress, folder: str, every: float = 0.5) -> Iterator[None]:
+    """Counts the recordings the workers note in `folder` (note_finished) into `tracker` while
+    the block runs, looking every `every` seconds, and once more at its end."""
+    stop = threading.Event()
+    seen = 0
+
+    def look() -> None:
+        nonlocal seen
+        done = 0
+        for path in glob.glob(os.path.join(glob.escape(folder), _NOTES.format(pid="*"))):
+            with open(path, encoding="utf-8") as f:
+                done += sum(1 for _ in f)
+        for _ in range(done - seen):
+            tracker.finished(time.monotonic())
+        seen = done
+
+    def loop() -> None:
+        while not stop.wait(every):
+            look()
+
+    thread = threading.Thread(target=loop, name="build-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        look()
 
 
 @contextlib.contextmanager

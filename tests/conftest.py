@@ -33,7 +33,7 @@ SMALL_CORPUS = {
 @pytest.fixture(scope="session")
 def small_corpus(tmp_path_factory) -> str:
     """A generated corpus of 3 species x 5 songs (+1 call each) as mp3, with metadata.csv."""
-    from pipeline.demo_corpus import generate_corpus
+    from demo.corpus import generate_corpus
 
     return str(generate_corpus(tmp_path_factory.mktemp("corpus"), seed=1, **SMALL_CORPUS))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import csv
-import dataclasses
 import json
 import os
 import shutil
@@ -15,20 +14,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
-import tensorflow as tf
 
+import pipeline.build
 from pipeline import cli
-from pipeline import options as build_options
 from pipeline.build import BuildError, main, run
 from schemas import (
     FAILURES_FILE,
-    SEED_FRONT_END,
     SPLITS,
     ImageShape,
-    SpectrogramParams,
-    parse_examples,
     read_dataset_info,
     read_labels,
 )
@@ -40,16 +34,6 @@ from tests.datasets import failures, read_all, split_of_recordings
 def corpus_rows(corpus: str) -> list[dict[str, str]]:
     with open(f"{corpus}/metadata.csv", newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
-
-
-def test_the_seeds_front_end_is_one_flag_away():
-    default, _ = build_options.parse([])
-    seed, _ = build_options.parse(["--preset", "seed"])
-    mine, _ = build_options.parse(["--preset", "seed", "--frequency-rows", "96"])
-    assert (default.spectrogram.frequency_scale, default.spectrogram.fmin) == ("mel", 500)
-    assert default.spectrogram.normalization == "pcen"
-    assert seed.spectrogram == SpectrogramParams(**SEED_FRONT_END)
-    assert mine.spectrogram == dataclasses.replace(seed.spectrogram, frequency_rows=96)
 
 
 def test_examples_parse_with_the_schema(small_dataset):
@@ -183,6 +167,24 @@ def test_refuses_a_non_empty_output_without_overwrite(small_dataset, small_corpu
         run(build_args(small_corpus, small_dataset))
 
 
+def test_without_input_the_demo_replaces_only_a_demo_dataset(
+    small_corpus, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(pipeline.build, "generate_corpus", lambda cache: Path(small_corpus))
+    flags = ["--output", str(tmp_path / "demo"), "--min-recordings", "3",
+             "--direct_running_mode", "in_memory"]  # fmt: skip
+    first = run(flags)
+    assert first.input.metadata == f"{small_corpus}/metadata.csv"
+    run(flags)
+    said = capsys.readouterr().out
+    assert f"No --input given: building the demo corpus ({small_corpus})" in said
+    assert f"Replacing the demo dataset in {tmp_path / 'demo'}" in said
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("not a demo dataset")
+    with pytest.raises(BuildError, match="not empty.*--overwrite"):
+        run([*flags[:1], str(tmp_path / "mine"), *flags[2:]])
+
+
 def test_master_set_layout(small_corpus, tmp_path):
     root = tmp_path / "master"
     root.mkdir()
@@ -222,33 +224,6 @@ def test_without_ffmpeg_wav_builds_and_decoder_ffmpeg_stops_in_one_line(
         "ffmpeg), or on Dataflow use the worker image of the Dockerfile"
     )
     assert not (tmp_path / "out2/dataset.json").exists()
-
-
-def test_index_has_one_row_per_example_naming_its_shard(small_dataset):
-    rows = pq.read_table(sorted(Path(small_dataset).glob("index-*.parquet"))).to_pylist()
-    info = read_dataset_info(small_dataset)
-    per = collections.Counter((r["split"], r["species"]) for r in rows)
-    assert per == collections.Counter({
-        (split, species): counts.examples[split]
-        for species, counts in info.counts.per_species.items() for split in SPLITS
-        if counts.examples[split]
-    })  # fmt: skip
-    height, width = info.image.height, info.image.width
-    for shard in {r["shard"] for r in rows}:
-        records = tf.data.TFRecordDataset(f"{small_dataset}/{shard}").batch(64)
-        in_shard = {
-            (rid.decode(), int(i))
-            for batch in records.map(lambda s: parse_examples(s, height, width))
-            for rid, i in zip(batch["recording_id"].numpy(), batch["snippet_index"].numpy(), strict=True)
-        }  # fmt: skip
-        assert {
-            (r["recording_id"], r["snippet_index"]) for r in rows if r["shard"] == shard
-        } == in_shard
-    assert all(r["license"].startswith("//creativecommons.org") for r in rows)
-    leftovers = [
-        p.name for p in Path(small_dataset).iterdir() if p.name.startswith((".", "beam-temp"))
-    ]
-    assert leftovers == []
 
 
 def test_ctrl_c_stops_the_build_in_one_line_and_leaves_no_temporary_files(small_corpus, tmp_path):

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from pipeline.catalog import CatalogError, Selections, build_catalog, type_words
-from pipeline.split import assign_splits
 
 ALL = Selections(types=(), min_recordings=1, top_species=0)
 
@@ -153,13 +152,3 @@ def test_master_set_names(tmp_path):
         ("Acadian Flycatcher", "song")
     ]
     assert {f.reason for f in catalog.failures} == {"filtered_type", "unknown_species"}
-
-
-def test_split_is_deterministic_and_independent_of_order():
-    pairs = [(f"rec{i}", "A" if i % 2 else "B") for i in range(40)]
-    fractions = {"train": 0.7, "validation": 0.15, "test": 0.15}
-    first = assign_splits(pairs, fractions, seed=7)
-    assert first == assign_splits(list(reversed(pairs)), fractions, seed=7)
-    assert first != assign_splits(pairs, fractions, seed=8)
-    tiny = assign_splits([("x", "C"), ("y", "C"), ("z", "C")], fractions, seed=0)
-    assert sorted(tiny.values()) == ["test", "train", "validation"]

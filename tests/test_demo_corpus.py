@@ -8,8 +8,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from pipeline import demo_corpus
-from pipeline.demo_corpus import SPECIES, generate_corpus, synthesize_song
+from demo import corpus as demo_corpus
+from demo.corpus import SPECIES, generate_corpus, synthesize_song
 
 SMALL = {"species": 3, "recordings_per_species": 4, "min_seconds": 5.0, "max_seconds": 8.0}
 

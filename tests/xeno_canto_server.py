@@ -36,7 +36,7 @@ def _length(seconds: float) -> str:
 
 
 def corpus_recordings(corpus: pathlib.Path) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
-    """(API v3 records, {id: audio bytes}) of a corpus made by pipeline.demo_corpus."""
+    """(API v3 records, {id: audio bytes}) of a corpus made by demo.corpus."""
     records, audio = [], {}
     with open(corpus / "metadata.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))

@@ -5,33 +5,20 @@ Usage: python -m trainer.predict --model JOB_DIR_OR_EXPORT FILE_OR_FOLDER_OR_GLO
 Recordings are decoded and turned into spectrograms by the front end the builder uses
 (frontend.windows) with the parameters of the export's dataset.json, over sliding
 snippet-long windows. Windows of all files go through the model in fixed-size batches while a
-thread pool decodes the next files (trainer.prediction holds the pieces).
+thread pool decodes the next files (trainer.prediction holds the pieces; trainer.prediction.run
+the command's work, imported once the command has quieted TensorFlow's start-up).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import sys
-import time
 
+from frontend.audio import DECODERS, MissingToolError
 from pipeline import cli
-
-cli.quiet_imports()
-
-# ruff: noqa: E402
-
-import tensorflow as tf
-
-from frontend.audio import DECODERS, MissingToolError, check_decoder
-from pipeline.progress import Progress
 from schemas import DatasetFormatError
 from trainer import TrainerError
-from trainer.prediction.classifier import Classifier
-from trainer.prediction.reading import predict_files, resolve_inputs
-from trainer.prediction.rows import format_rows, result_rows
-from trainer.prediction.writers import FORMAT_OF_SUFFIX, FORMATS, result_writer
+from trainer.prediction.writers import FORMAT_OF_SUFFIX, FORMATS
 
 
 def _fraction(value: str) -> float:
@@ -125,61 +112,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-def predict(args: argparse.Namespace) -> int:
-    """Classifies the files of `args.inputs`, printing (and writing) each file's rows as it
-    finishes; returns 1 when some files failed, else 0."""
-    check_decoder(args.decoder)
-    paths = resolve_inputs(args.inputs)
-    classifier = Classifier(args.model, args.batch_size)
-    params = classifier.params
-    options = {
-        "top_k": args.top_k,
-        "aggregate": args.aggregate,
-        "timeline": args.timeline,
-        "min_score": args.min_score,
-    }
-    progress = None if args.quiet else Progress(len(paths), None, say=_say, unit="files")
-    began, windows, failed = time.monotonic(), 0, 0
-    with contextlib.ExitStack() as stack:
-        writer = None
-        if args.output:
-            stream = stack.enter_context(tf.io.gfile.GFile(args.output, "w"))
-            writer = result_writer(stream, args.format, args.top_k, params)
-        predictions = predict_files(
-            paths, classifier, overlap=args.overlap, workers=args.workers, decoder=args.decoder
-        )
-        for item in predictions:
-            rows = result_rows(item, classifier.labels, params, **options)
-            if item.error:
-                failed += 1
-                print(f"skipped {item.path}: {item.error}", file=sys.stderr)
-            else:
-                windows += len(item.starts)
-                print(format_rows(rows, args.top_k), flush=True)
-            if writer:
-                writer.write(rows)
-            if progress:
-                progress.finished(time.monotonic())
-    seconds = time.monotonic() - began
-    if not args.quiet:
-        _say(
-            f"{len(paths) - failed} files classified, {failed} failed; {windows} windows in "
-            f"{seconds:.1f} s ({windows / seconds:.1f} windows/s)"
-        )
-    return cli.FAILED if failed else cli.DONE
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of python -m trainer.predict; returns the exit status of pipeline.cli."""
     args = parse_args(argv)
-    cli.quiet_start()
+    cli.quiet_start()  # before TensorFlow loads, which importing trainer.prediction.run does
+    import tensorflow as tf
+
+    from trainer.prediction import run
+
     errors = (TrainerError, DatasetFormatError, MissingToolError, OSError,
               tf.errors.OpError)  # fmt: skip
-    return cli.run(lambda: predict(args), errors, "prediction stopped; rows written so far stay")
+    return cli.run(
+        lambda: run.predict(args), errors, "prediction stopped; rows written so far stay"
+    )
 
 
 if __name__ == "__main__":

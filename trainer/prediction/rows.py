@@ -7,12 +7,14 @@ say so in the "note" column.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from schemas import BACKGROUND_LABEL, SpectrogramParams
-from trainer.prediction.reading import FilePrediction
+
+if TYPE_CHECKING:  # reading imports TensorFlow, which rows never needs
+    from trainer.prediction.reading import FilePrediction
 
 
 def columns(top_k: int) -> list[str]:

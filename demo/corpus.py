@@ -6,7 +6,7 @@ noise, wind rumble and now and then another species far away. Recordings are wri
 (a mix of sample rates, mono and stereo, CBR and VBR) with a xeno-canto style metadata.csv.
 The same arguments give byte-identical files.
 
-    python -m pipeline.demo_corpus OUT_DIR [--seed N]
+    python -m demo.corpus OUT_DIR [--seed N]
 """
 
 from __future__ import annotations
@@ -635,7 +635,7 @@ def default_cache_dir() -> pathlib.Path:
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: writes a demo corpus to OUT_DIR."""
     parser = argparse.ArgumentParser(
-        prog="python -m pipeline.demo_corpus",
+        prog="python -m demo.corpus",
         description="Write a deterministic synthetic songbird corpus (mp3 + metadata.csv).",
     )
     parser.add_argument("out_dir", metavar="OUT_DIR", type=pathlib.Path)
