@@ -19,17 +19,12 @@ _PYTHON_VERSION_WARNING = "You are using a Python version"
 _QUIET_LOGGERS = ("apache_beam", "tensorflow", "absl")
 
 
-def quiet_imports() -> None:
-    """Hides the warnings that importing TensorFlow and the Google libraries prints (call it
-    before they are imported)."""
+def quiet_start(*loggers: str) -> None:
+    """Silences the libraries' start-up lines, here and in child processes (call it first in a
+    command's main, before TensorFlow is imported); INFO of `loggers` (the command's own)
+    reaches the terminal as plain lines."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     warnings.filterwarnings("ignore", message=_PYTHON_VERSION_WARNING, category=FutureWarning)
-
-
-def quiet_start(*loggers: str) -> None:
-    """Silences the libraries' start-up lines, here and in child processes; INFO of `loggers`
-    (the command's own) reaches the terminal as plain lines."""
-    quiet_imports()
     ignore = f"ignore:{_PYTHON_VERSION_WARNING}:FutureWarning"
     inherited = os.environ.get("PYTHONWARNINGS")
     if ignore not in (inherited or ""):  # worker processes inherit the environment

@@ -180,7 +180,10 @@ def _say(args: argparse.Namespace, line: str) -> None:
 
 def _filters(args: argparse.Namespace) -> Filters:
     return Filters(
-        args.licenses, args.min_quality or "", args.max_length, args.max_per_species or 0
+        licenses=args.licenses,
+        min_quality=args.min_quality or "",
+        max_seconds=args.max_length,
+        max_per_species=args.max_per_species or 0,
     )
 
 

@@ -109,12 +109,12 @@ def parser() -> argparse.ArgumentParser:
         "--seed",
         type=int,
         default=BuildOptions.seed,
-        help="seed of the split assignment (default: %(default)s)",
+        help="random seed of the split assignment (default: %(default)s)",
     )
     p.add_argument(
         "--preset",
         choices=("seed",),
-        help="seed: the seed's front end, 224 rows evenly spaced from 0 Hz to Nyquist in dB "
+        help="seed: the original system's front end, 224 rows evenly spaced from 0 Hz to Nyquist in dB "
         "(--frequency-rows 224 --frequency-scale linear --fmin 0 --normalization db); "
         "flags given explicitly override it",
     )
@@ -163,7 +163,7 @@ def parser() -> argparse.ArgumentParser:
         "--frequency-scale",
         choices=FREQUENCY_SCALES,
         default=_DEFAULT_SPECTROGRAM.frequency_scale,
-        help="rows evenly spaced in Hz (linear, the seed's) or in mel (default: %(default)s)",
+        help="rows evenly spaced in Hz (linear, the original system's) or in mel (default: %(default)s)",
     )
     p.add_argument(
         "--fmin",
@@ -181,13 +181,13 @@ def parser() -> argparse.ArgumentParser:
         "--normalization",
         choices=NORMALIZATIONS,
         default=_DEFAULT_SPECTROGRAM.normalization,
-        help="db: dB below each snippet's maximum (the seed's); pcen: per-channel energy normalisation (default: %(default)s)",
+        help="db: dB below each snippet's maximum (the original system's); pcen: per-channel energy normalisation (default: %(default)s)",
     )
     p.add_argument(
         "--snippets",
         choices=("loudest", "uniform"),
         default=_DEFAULT_SNIPPETS.method,
-        help="loudest windows (the seed) or evenly spaced windows (default: %(default)s)",
+        help="loudest windows (the original system's) or evenly spaced windows (default: %(default)s)",
     )
     p.add_argument(
         "--cutoff",

@@ -7,19 +7,13 @@ import os
 import sys
 import textwrap
 
-from pipeline import cli
-
-cli.quiet_imports()
-
-# ruff: noqa: E402
-
 import numpy as np
-import tensorflow as tf
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import schemas
 from frontend.spectrogram import row_frequencies
+from pipeline import cli
 
 DPI = 100
 CELL_INCHES = (2.4, 1.6)  # width, height of one spectrogram panel with its ticks
@@ -45,6 +39,8 @@ def _collect(
     data_dir: str, info: schemas.DatasetInfo, split: str, species: list[str], per_species: int
 ) -> dict:
     """Up to per_species examples of each species, from different recordings where it can."""
+    import tensorflow as tf  # once the command has quieted its start-up
+
     files = tf.io.gfile.glob(schemas.shard_pattern(data_dir, split))
     if not files:
         raise schemas.DatasetFormatError(f"{data_dir}: no {split} shards")
@@ -144,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.per_species < 1 or args.max_species < 0:
         parser.error("--per-species must be at least 1 and --max-species at least 0")
     cli.quiet_start()
+    import tensorflow as tf
 
     def preview() -> None:
         path = write_preview(args.data_dir, args.output, args.split, args.per_species, args.max_species)  # fmt: skip

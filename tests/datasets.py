@@ -98,16 +98,16 @@ def write_info(
         shards={s: 1 for s in SPLITS},
         workers=1,
         counts=Counts(
-            totals["train"] + totals["validation"] + totals["test"],
-            totals,
-            totals,
-            per_species,
-            {},
-            0,
-            0,
-            0,
-            {},
-        ),  # fmt: skip
+            input_files=totals["train"] + totals["validation"] + totals["test"],
+            recordings=totals,
+            examples=totals,
+            per_species=per_species,
+            failures={},
+            failed_files=0,
+            metadata_rows_without_file=0,
+            recovered_with_ffmpeg=0,
+            decoders={},
+        ),
     )
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / LABELS_FILE).write_text("".join(f"{name}\n" for name in labels))
