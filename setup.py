@@ -18,7 +18,7 @@ def requirements(name: str) -> list[str]:
 setuptools.setup(
     name="birdsong-datasets",
     version="0.2.0",
-    description="Bird recordings to split TFRecord spectrogram datasets, and an Inception-v3 trainer.",
+    description="Bird recordings to TFRecord spectrogram datasets split by recording, and a species classifier trainer.",
     packages=setuptools.find_packages(include=["frontend*", "pipeline*", "trainer*", "schemas*"]),
     # 3.11 for datetime.UTC; < 3.14 as TensorFlow 2.21 has no wheels for 3.14 (tested: 3.11-3.13).
     python_requires=">=3.11,<3.14",

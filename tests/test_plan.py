@@ -23,29 +23,23 @@ from pipeline.plan import BuildError, make_plan, pipeline_options, prepare_outpu
 from tests.prefix_filesystem import PrefixFileSystem
 
 
+def _hours(suffix: str, bytes_per_second: int) -> list[Recording]:
+    """Four one-hour recordings of a container, as large as its typical bitrate makes them."""
+    return [
+        Recording(
+            recording_id=str(i),
+            path=f"{i}{suffix}",
+            source_file=f"{i}{suffix}",
+            species="A",
+            size_bytes=3600 * bytes_per_second,
+        )  # fmt: skip
+        for i in range(4)
+    ]
+
+
 def test_shard_counts_follow_the_container_not_an_mp3_bitrate():
     opts, _ = parse(["--input", "x", "--shard-mb", "10"])
-    hour = 3600
-    mp3 = [
-        Recording(
-            recording_id=str(i),
-            path=f"{i}.mp3",
-            source_file=f"{i}.mp3",
-            species="A",
-            size_bytes=hour * 16_000,
-        )
-        for i in range(4)
-    ]
-    wav = [
-        Recording(
-            recording_id=str(i),
-            path=f"{i}.WAV",
-            source_file=f"{i}.WAV",
-            species="A",
-            size_bytes=hour * 96_000,
-        )
-        for i in range(4)
-    ]
+    mp3, wav = _hours(".mp3", 16_000), _hours(".WAV", 96_000)
     assert shard_counts(opts, wav) == shard_counts(opts, mp3)
     assert shard_counts(opts, mp3)["train"] > 1
 
