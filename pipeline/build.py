@@ -300,7 +300,9 @@ def prepare(argv: list[str]) -> Launch:
     splits = assign_splits(
         ((r.recording_id, r.species) for r in catalog.recordings), opts.fractions, opts.seed
     )
-    options, workers = pipeline_options(beam_args)
+    options, workers = pipeline_options(
+        build_options.local_runner_flags(beam_args, audio_seconds_estimate(catalog.recordings))
+    )
     if opts.decoder == "ffmpeg" and workers:  # elsewhere ffmpeg only salvages, if installed
         check_ffmpeg()
     with FileSystems.create(f"{opts.output}/{LABELS_FILE}") as f:

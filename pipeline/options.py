@@ -12,6 +12,10 @@ from schemas import SEED_FRONT_END, SpectrogramParams, compression_of
 from schemas.dataset_info import FREQUENCY_SCALES, NORMALIZATIONS
 
 DEFAULT_OUTPUT = "demo-output/dataset"
+# A local build of less audio than this (estimated from file sizes) runs in the launcher's own
+# process: each worker process costs 1-2 CPU-s to start, and Beam's multi-process runner adds
+# its own, which only a longer corpus repays in wall time (BENCHMARKS.md, 1).
+ONE_PROCESS_SECONDS = 3600.0
 _DEFAULT_SPECTROGRAM = SpectrogramParams()
 _DEFAULT_SNIPPETS = SnippetSelection()
 
@@ -60,7 +64,9 @@ def parser() -> argparse.ArgumentParser:
         description="Build a spectrogram TFRecord dataset, split by recording, from bird "
         "recordings. With no --input, builds the embedded demo corpus. Flags not listed here "
         "(--runner, --direct_num_workers, --project, --region, --temp_location, --setup_file, "
-        "...) go to Apache Beam unchanged.",
+        "...) go to Apache Beam unchanged. Locally, under an hour of audio builds in this one "
+        "process and more on one worker process per core; --direct_running_mode in_memory "
+        "(one process) or multi_processing (workers) forces either.",
     )
     p.add_argument(
         "--input", help="folder or glob of recordings, local or gs:// (default: the demo corpus)"
@@ -311,3 +317,20 @@ def with_demo_corpus(options: BuildOptions, corpus: str, overwrite: bool) -> Bui
         layout="csv",
         overwrite=options.overwrite or overwrite,
     )
+
+
+def local_runner_flags(beam_args: list[str], audio_seconds: float) -> list[str]:
+    """Beam's flags, with one process (`--direct_running_mode in_memory`) for a local build of
+    under ONE_PROCESS_SECONDS of audio unless they name a runner, mode or worker count."""
+    flags = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    for name in ("--runner", "--direct_running_mode", "--direct_num_workers"):
+        flags.add_argument(name)
+    given = flags.parse_known_args(beam_args)[0]
+    if (
+        given.runner not in (None, "DirectRunner", "direct")
+        or given.direct_running_mode is not None
+        or given.direct_num_workers is not None
+        or audio_seconds >= ONE_PROCESS_SECONDS
+    ):
+        return beam_args
+    return ["--direct_running_mode=in_memory", "--direct_num_workers=1", *beam_args]

@@ -168,7 +168,7 @@ class ProcessRecording(beam.DoFn):
                 sound_type=recording.sound_type,
                 license=recording.license,
                 quality=recording.quality,
-            ).SerializeToString(),
+            ).SerializeToString(deterministic=True),  # map keys sorted: same bytes anywhere
         )
 
 
