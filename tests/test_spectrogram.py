@@ -236,3 +236,10 @@ def test_within_a_grey_level_of_the_spectrogram_before_on_real_recordings():
                 windows, params
             )
             assert np.abs(difference).max() <= 1, (path.name, front_end)
+
+
+@pytest.mark.parametrize("name", ["hamming", "hann", "blackman", "bartlett"])
+def test_windows_equal_scipys(name):
+    for size in (512, 1024, 257):
+        expected = scipy.signal.get_window(name, size).astype(np.float32)
+        np.testing.assert_array_equal(_window(name, size), expected)
