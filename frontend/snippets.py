@@ -60,7 +60,7 @@ def loudest_windows(energies: np.ndarray, window: int, cutoff: float, limit: int
 
 
 # Recordings up to this long are held in memory (26 MB at 22,050 Hz) for their windows; the
-# samples of longer ones go on to a temporary file (1.3 GB an hour), so that every recording is
+# samples of longer ones go on to a temporary file (318 MB an hour), so that every recording is
 # decoded once and memory stays flat.
 KEEP_SECONDS = 300.0
 _SAMPLE_BYTES = 4  # float32

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
+import os
 
 from frontend.audio import DECODERS
 from frontend.snippets import SnippetSelection
@@ -12,10 +14,11 @@ from schemas import SEED_FRONT_END, SpectrogramParams, compression_of
 from schemas.dataset_info import FREQUENCY_SCALES, NORMALIZATIONS
 
 DEFAULT_OUTPUT = "demo-output/dataset"
-# A local build of less audio than this (estimated from file sizes) runs in the launcher's own
-# process: each worker process costs 1-2 CPU-s to start, and Beam's multi-process runner adds
-# its own, which only a longer corpus repays in wall time (BENCHMARKS.md, 1).
-ONE_PROCESS_SECONDS = 3600.0
+# benchmarks.builder (BENCHMARKS.md, 1): one process turns 790 audio-s into examples per CPU-s,
+# a worker process 545 (the runner's data plane between processes costs the rest), and each
+# worker pays 2.4 CPU-s to start. A worker per core finishes sooner only once the audio repays
+# that start: below the break-even (one_process_seconds), a local build runs in one process.
+IN_PROCESS_RATE, WORKER_RATE, WORKER_START_CPU_S = 790.0, 545.0, 2.4
 _DEFAULT_SPECTROGRAM = SpectrogramParams()
 _DEFAULT_SNIPPETS = SnippetSelection()
 
@@ -64,9 +67,10 @@ def parser() -> argparse.ArgumentParser:
         description="Build a spectrogram TFRecord dataset, split by recording, from bird "
         "recordings. With no --input, builds the embedded demo corpus. Flags not listed here "
         "(--runner, --direct_num_workers, --project, --region, --temp_location, --setup_file, "
-        "...) go to Apache Beam unchanged. Locally, under an hour of audio builds in this one "
-        "process and more on one worker process per core; --direct_running_mode in_memory "
-        "(one process) or multi_processing (workers) forces either.",
+        "...) go to Apache Beam unchanged. Locally, a corpus too short to repay starting a worker "
+        "process per core (about 2 hours of audio on 2 cores, 50 minutes on 4, 35-40 on 8 or more) "
+        "builds in this one process; --direct_running_mode in_memory (one process) or "
+        "multi_processing (workers) forces either.",
     )
     p.add_argument(
         "--input", help="folder or glob of recordings, local or gs:// (default: the demo corpus)"
@@ -319,9 +323,17 @@ def with_demo_corpus(options: BuildOptions, corpus: str, overwrite: bool) -> Bui
     )
 
 
+def one_process_seconds(workers: int) -> float:
+    """Seconds of audio below which one process builds sooner than `workers` worker processes
+    on as many idle cores (with one core, always)."""
+    gain = 1.0 / IN_PROCESS_RATE - 1.0 / (workers * WORKER_RATE)
+    return WORKER_START_CPU_S / gain if gain > 0 else math.inf
+
+
 def local_runner_flags(beam_args: list[str], audio_seconds: float) -> list[str]:
     """Beam's flags, with one process (`--direct_running_mode in_memory`) for a local build of
-    under ONE_PROCESS_SECONDS of audio unless they name a runner, mode or worker count."""
+    fewer than one_process_seconds(cores) of audio unless they name a runner, mode or worker
+    count."""
     flags = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     for name in ("--runner", "--direct_running_mode", "--direct_num_workers"):
         flags.add_argument(name)
@@ -330,7 +342,7 @@ def local_runner_flags(beam_args: list[str], audio_seconds: float) -> list[str]:
         given.runner not in (None, "DirectRunner", "direct")
         or given.direct_running_mode is not None
         or given.direct_num_workers is not None
-        or audio_seconds >= ONE_PROCESS_SECONDS
+        or audio_seconds >= one_process_seconds(os.cpu_count() or 1)
     ):
         return beam_args
     return ["--direct_running_mode=in_memory", "--direct_num_workers=1", *beam_args]

@@ -107,6 +107,20 @@ def _shards_and_index(data_dir: str) -> tuple[dict[str, list[bytes]], list[dict]
     return shards, sorted(rows, key=lambda r: (r["shard"], r["recording_id"], r["snippet_index"]))
 
 
+@pytest.mark.parametrize(
+    ("flags", "hours", "one_process"),
+    [([], 0.5, True), ([], 100.0, False), (["--direct_running_mode", "multi_processing"], 0.5, False),
+     (["--direct_num_workers=2"], 0.5, False), (["--direct_running_mode=in_memory"], 100.0, True),
+     (["--runner", "DataflowRunner"], 0.5, False)],
+)  # fmt: skip
+def test_the_local_runner_is_one_process_for_a_short_corpus_unless_told(flags, hours, one_process):
+    beam_args = build_options.local_runner_flags(flags, hours * 3600)
+    assert ("in_memory" in " ".join(beam_args)) == one_process
+    assert beam_args[len(beam_args) - len(flags) :] == flags  # the user's flags, unchanged
+    assert build_options.one_process_seconds(1) == float("inf")
+    assert 3600 < build_options.one_process_seconds(2) < 3 * 3600  # 2 cores: about 2 hours
+
+
 def test_one_process_for_a_small_corpus_builds_what_workers_build(small_corpus, tmp_path, capsys):
     args = build_args(small_corpus, str(tmp_path / "auto"))
     del args[args.index("--direct_running_mode") : args.index("in_memory") + 1]
