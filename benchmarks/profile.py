@@ -1,6 +1,7 @@
 """Where a build's CPU goes: a py-spy profile of `python -m pipeline.build`, shares per stage.
 
-    python -m benchmarks.profile [--tree DIR] [BUILD FLAGS...]   (writes results/profile.json)
+    python -m benchmarks.profile [--tree DIR] [--name NAME] [BUILD FLAGS...]
+                                          (writes results/profile[-NAME].json)
 
 Runs the build as a user does (default flags: the demo corpus) under `py-spy record
 --subprocesses` (every worker process too), then sorts each sampled stack into the first stage
@@ -73,9 +74,11 @@ def shares(raw: str) -> dict[str, float]:
 
 
 def main(argv: list[str]) -> dict:
-    tree = os.getcwd()
+    tree, name = os.getcwd(), "profile"
     if argv[:1] == ["--tree"]:
         tree, argv = argv[1], argv[2:]
+    if argv[:1] == ["--name"]:
+        name, argv = f"profile-{argv[1]}", argv[2:]
     with tempfile.TemporaryDirectory() as tmp:
         raw = f"{tmp}/profile.txt"
         flags = argv or ["--output", f"{tmp}/dataset"]
@@ -91,7 +94,6 @@ def main(argv: list[str]) -> dict:
     result = {"machine": started, "tree": tree, "flags": flags, "shares_percent": figures}
     for stage, share in figures.items():
         print(f"{stage:<42}{share:>8}")
-    name = "profile" if tree == os.getcwd() else "profile-before"
     save(name, result)
     return result
 
