@@ -14,11 +14,12 @@ from schemas import SEED_FRONT_END, SpectrogramParams, compression_of
 from schemas.dataset_info import FREQUENCY_SCALES, NORMALIZATIONS
 
 DEFAULT_OUTPUT = "demo-output/dataset"
-# benchmarks.builder (BENCHMARKS.md, 1): one process turns 790 audio-s into examples per CPU-s,
-# a worker process 545 (the runner's data plane between processes costs the rest), and each
-# worker pays 2.4 CPU-s to start. A worker per core finishes sooner only once the audio repays
-# that start: below the break-even (one_process_seconds), a local build runs in one process.
-IN_PROCESS_RATE, WORKER_RATE, WORKER_START_CPU_S = 790.0, 545.0, 2.4
+# benchmarks.builder (BENCHMARKS.md, 1; two runs): one process turns about 800 audio-s into
+# examples per CPU-s, a worker process about 640 (545 and 731: the runner's data plane between
+# processes costs the rest), and each worker pays 2.4 CPU-s to start. A worker per core finishes
+# sooner only once the audio repays that start: below the break-even (one_process_seconds), a
+# local build runs in one process.
+IN_PROCESS_RATE, WORKER_RATE, WORKER_START_CPU_S = 800.0, 640.0, 2.4
 _DEFAULT_SPECTROGRAM = SpectrogramParams()
 _DEFAULT_SNIPPETS = SnippetSelection()
 
@@ -68,7 +69,7 @@ def parser() -> argparse.ArgumentParser:
         "recordings. With no --input, builds the embedded demo corpus. Flags not listed here "
         "(--runner, --direct_num_workers, --project, --region, --temp_location, --setup_file, "
         "...) go to Apache Beam unchanged. Locally, a corpus too short to repay starting a worker "
-        "process per core (about 2 hours of audio on 2 cores, 50 minutes on 4, 35-40 on 8 or more) "
+        "process per core (about 85 minutes of audio on 2 cores, 45 on 4, 35-40 on 8 or more) "
         "builds in this one process; --direct_running_mode in_memory (one process) or "
         "multi_processing (workers) forces either.",
     )
