@@ -1,6 +1,9 @@
 """Builder throughput in seconds of audio per CPU-second, beside its decoders and a seed-style script.
 
-    python -m benchmarks.builder        (about 15 minutes on 2 busy cores; writes results/builder.json)
+    python -m benchmarks.builder [BEFORE]   (about 15 minutes on 2 busy cores; writes results/builder.json)
+
+BEFORE: a checkout of an earlier commit (`git archive COMMIT | tar -x -C DIR`), whose default
+build is measured beside this one's on every corpus.
 
 Three corpora: the demo corpus (88 mp3s, about 35 minutes) with side figures, a large one from
 the same generator (328 mp3s, about 2.25 hours) where the fixed cost of a run is amortised as in
@@ -17,6 +20,7 @@ mp3, resampy kaiser_best).
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import logging
 import os
@@ -43,7 +47,9 @@ SAMPLE_RATE = 22_050
 HOP = 256
 SNIPPET_SECONDS = 4.0
 CUTOFF = 0.25
-GOALS = {"builder_vs_decoder": 0.4, "builder_vs_seed": 2.0, "worker_fixed_cpu_s": 2.0}
+GOALS = {"builder_vs_decoder": 0.5, "builder_vs_seed": 2.0, "worker_fixed_cpu_s": 2.0,
+         "demo_vs_large_cpu_per_audio_s": 1.5}  # fmt: skip
+TENSORFLOW_IO = importlib.util.find_spec("tensorflow_io") is not None  # its own environment
 
 
 def _decode_soundfile(path: str, chunk: float) -> float:
@@ -86,7 +92,7 @@ def _decode_tensorflow_io(path: str, chunk: float) -> float:
 
 
 DECODE_ONLY = {"soundfile": _decode_soundfile, "pyav": _decode_pyav,
-               "tensorflow-io": _decode_tensorflow_io}  # fmt: skip
+               **({"tensorflow-io": _decode_tensorflow_io} if TENSORFLOW_IO else {})}  # fmt: skip
 DEFAULT_DECODER = "soundfile"
 
 
@@ -217,9 +223,10 @@ def worker_start_up(path: str) -> dict:
     with clock() as figures:
         subprocess.run([sys.executable, "-c", "import apache_beam.runners.worker.sdk_worker_main, pipeline.process"], check=True)  # fmt: skip
     out["imports_only"] = figures
-    with clock() as figures:
-        subprocess.run([sys.executable, "-c", "import apache_beam.runners.worker.sdk_worker_main, pipeline.process, tensorflow_io"], check=True)  # fmt: skip
-    out["imports_with_tensorflow_io"] = figures
+    if TENSORFLOW_IO:
+        with clock() as figures:
+            subprocess.run([sys.executable, "-c", "import apache_beam.runners.worker.sdk_worker_main, pipeline.process, tensorflow_io"], check=True)  # fmt: skip
+        out["imports_with_tensorflow_io"] = figures
     return out
 
 
@@ -236,14 +243,26 @@ def build(flags: list[str]) -> dict:
     return figures
 
 
+def build_in(tree: str, flags: list[str]) -> dict:
+    """`build` with the code of another checkout (`git archive COMMIT | tar -x -C TREE`), its
+    worker processes too."""
+    os.chdir(tree)
+    os.environ["PYTHONPATH"] = tree
+    sys.path.insert(0, tree)
+    return build(flags)
+
+
 MODES = {
+    "default": [],  # as a user runs it: one process under an hour of audio, else a worker per core
     "in_memory": ["--direct_running_mode", "in_memory"],
     "multi_processing_1": ["--direct_running_mode", "multi_processing", "--direct_num_workers", "1"],
     "multi_processing_2": ["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"],
 }  # fmt: skip
 
 
-def measure(corpus: pathlib.Path, work: pathlib.Path, full: bool, modes=tuple(MODES)) -> dict:
+def measure(
+    corpus: pathlib.Path, work: pathlib.Path, full: bool, modes=tuple(MODES), before: str = ""
+) -> dict:
     """The runs on one corpus. `full`: also the side figures, tensorflow-io and the seed-era script."""
     paths = [str(p) for p in corpus_files(corpus)]
     runs = {}
@@ -267,6 +286,11 @@ def measure(corpus: pathlib.Path, work: pathlib.Path, full: bool, modes=tuple(MO
         runs[f"build_{name}"] = in_fresh_process(
             build, build_flags(corpus, work / "out", *MODES[name])
         )
+    if before:
+        print(f"{corpus.name}: default build of {before} ...", flush=True)
+        runs["build_default_before"] = in_fresh_process(
+            build_in, before, build_flags(corpus, work / "out")
+        )
     print(f"{corpus.name}: seed-style scripts ...", flush=True)
     for era in ("modern", "seed") if full else ("modern",):
         (work / era).mkdir()
@@ -280,8 +304,9 @@ def measure(corpus: pathlib.Path, work: pathlib.Path, full: bool, modes=tuple(MO
     return out
 
 
-def main() -> dict:
-    results: dict = {"machine": machine()}
+def main(before: str = "") -> dict:
+    """`before`: a checkout of an earlier commit whose default build is measured beside."""
+    results: dict = {"machine": machine(), "before": before}
     with tempfile.TemporaryDirectory() as tmp:
         work = pathlib.Path(tmp)
         demo = demo_corpus()
@@ -289,10 +314,10 @@ def main() -> dict:
         ffmpeg("-i", str(corpus_files(demo)[0]), "-t", "1", str(one_second))
         results["worker_start_up"] = in_fresh_process(worker_start_up, str(one_second))
         (work / "demo").mkdir()
-        results["demo"] = measure(demo, work / "demo", full=True)
+        results["demo"] = measure(demo, work / "demo", full=True, before=before)
         save("builder", results)  # so far, in case a later corpus fails
         (work / "large").mkdir()
-        results["large"] = measure(large_corpus(), work / "large", full=False)
+        results["large"] = measure(large_corpus(), work / "large", full=False, before=before)
         save("builder", results)
         if REAL_RECORDINGS.is_dir():
             (work / "real").mkdir()
@@ -300,15 +325,20 @@ def main() -> dict:
                 REAL_RECORDINGS,
                 work / "real",
                 full=False,
-                modes=("in_memory", "multi_processing_2"),
+                modes=("default", "in_memory", "multi_processing_2"),
+                before=before,
             )
     results["fixed_cost"] = fixed_cost(results["demo"], results["large"])
+    per_audio_s = {name: results[name]["runs"]["build_default"]["cpu_s"] / (results[name]["corpus"]["audio_minutes"] * 60) for name in ("demo", "large")}  # fmt: skip
+    results["demo_vs_large_cpu_per_audio_s"] = ratio(per_audio_s["demo"], per_audio_s["large"])
     results["goals"] = GOALS
     results["machine"]["load_avg_1min_at_end"] = round(os.getloadavg()[0], 2)
     for name in ("demo", "large", "real"):
         if name in results:
             print_table(results[name])
     print("\nfixed cost of a run (CPU s), from the two corpora:", results["fixed_cost"])
+    print("demo / large CPU-s per audio-s, default builds:", results["demo_vs_large_cpu_per_audio_s"],
+          f"(goal <= {GOALS['demo_vs_large_cpu_per_audio_s']})")  # fmt: skip
     print("worker start-up (CPU s, fresh interpreters):",
           {k: v["cpu_s"] for k, v in results["worker_start_up"].items()})  # fmt: skip
     save("builder", results)
@@ -322,6 +352,8 @@ def fixed_cost(demo: dict, large: dict) -> dict:
     a1, a2 = (c["corpus"]["audio_minutes"] * 60 for c in (demo, large))
     out = {}
     for name in MODES:
+        if name == "default":  # one process on the demo corpus, workers on the large one
+            continue
         c1, c2 = demo["runs"][f"build_{name}"]["cpu_s"], large["runs"][f"build_{name}"]["cpu_s"]
         rate = (a2 - a1) / (c2 - c1)
         out[name] = {"fixed_cpu_s": round(c1 - a1 / rate, 2), "audio_s_per_cpu_s": round(rate, 1)}
@@ -333,7 +365,7 @@ def fixed_cost(demo: dict, large: dict) -> dict:
 
 def ratios(runs: dict) -> dict:
     rate = {name: figures["audio_s_per_cpu_s"] for name, figures in runs.items()}
-    default, decoder = rate["build_multi_processing_2"], rate[f"decode_{DEFAULT_DECODER}"]
+    default, decoder = rate["build_default"], rate[f"decode_{DEFAULT_DECODER}"]
     out = {
         "builder_vs_decoder": ratio(default, decoder),
         "builder_in_memory_vs_decoder": ratio(rate["build_in_memory"], decoder),
@@ -341,9 +373,13 @@ def ratios(runs: dict) -> dict:
         "builder_in_memory_vs_seed_modern_librosa": ratio(rate["build_in_memory"], rate["seed_style_pil_modern_librosa"]),
         "pyav_vs_soundfile_decode": ratio(rate["decode_pyav"], rate["decode_soundfile"]),
     }  # fmt: skip
+    if "build_default_before" in rate:
+        out["builder_default_vs_before"] = ratio(default, rate["build_default_before"])
+        out["builder_before_vs_seed_modern_librosa"] = ratio(rate["build_default_before"], rate["seed_style_pil_modern_librosa"])  # fmt: skip
     if "seed_style_pil_seed_librosa" in rate:
         out["builder_vs_seed_seed_librosa"] = ratio(default, rate["seed_style_pil_seed_librosa"])
-        out["tensorflow_io_vs_soundfile_decode"] = ratio(rate["decode_tensorflow-io"], decoder)
+        if "decode_tensorflow-io" in rate:
+            out["tensorflow_io_vs_soundfile_decode"] = ratio(rate["decode_tensorflow-io"], decoder)
         out["decoder_vs_librosa_load"] = ratio(decoder, rate["librosa_load"])
     return out
 
@@ -368,4 +404,4 @@ def print_table(results: dict) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(*sys.argv[1:])

@@ -7,8 +7,8 @@ spectrograms, Examples) in a fresh interpreter; the figure is its peak resident 
 the interpreter's own after imports and one warm-up recording. Recordings: 10 seconds and 60
 minutes of a 44.1 kHz stereo mp3, a 6-hour 48 kHz mono WAV (a passive-acoustic-monitoring
 file), all generated once with ffmpeg, and the longest of the real recordings when
-../shared/data is there. It also checks that the streamed two-pass path (decoded twice, never
-held) gives byte-identical Examples to the path that holds the recording whole.
+../shared/data is there. It also checks that the streamed path (decoded once, the samples
+spilled to a temporary file) gives byte-identical Examples to the path that holds them in memory.
 """
 
 from __future__ import annotations
@@ -65,15 +65,16 @@ def make_recordings() -> None:
 def _process_recording(path: str, keep_seconds: float | None = None):
     """A ProcessRecording DoFn with the builder's defaults, and the element of `path`.
 
-    `keep_seconds`: the longest recording held whole instead of decoded twice (None: default).
+    `keep_seconds`: the longest recording held in memory instead of spilled (None: default).
     """
+    import frontend.windows
     import pipeline.process
     from frontend.snippets import SnippetSelection
     from pipeline.catalog import Recording
     from schemas import SpectrogramParams
 
     if keep_seconds is not None:
-        pipeline.process.KEEP_SECONDS = keep_seconds
+        frontend.windows.KEEP_SECONDS = keep_seconds
     dofn = pipeline.process.ProcessRecording(
         SpectrogramParams(), SnippetSelection(), ["bird"], min_seconds=1.0
     )
@@ -126,7 +127,7 @@ def examples_of(path: str, keep_seconds: float) -> list:
 
 
 def same_examples(path: str) -> dict:
-    """Streamed, decoded twice (nothing kept) against held whole (decoded once)."""
+    """Spilled to a temporary file (nothing held in memory) against held in memory."""
     streamed = in_fresh_process(examples_of, path, 0.0)
     whole = in_fresh_process(examples_of, path, 1e9)
     examples = [o for o in streamed if isinstance(o, tuple)]
@@ -157,7 +158,7 @@ def main() -> dict:
     for name, path in recordings.items():
         print(f"processing {name} ...", flush=True)
         peaks[name] = in_fresh_process(peak_memory, str(path), warm_up)
-    print("comparing the streamed two-pass path with the recording held whole ...")
+    print("comparing the samples spilled to a temporary file with those held in memory ...")
     identity = [same_examples(str(EXCERPT_FILE)), same_examples(str(longest))]
     results = {
         "machine": started,
@@ -172,7 +173,7 @@ def main() -> dict:
     print(f"goal: <= {GOAL_MB} MB above baseline, flat in length")
     for check in identity:
         print(
-            f"streamed == whole on {check['file']} ({check['examples']} examples): {check['identical']}"
+            f"spilled == held on {check['file']} ({check['examples']} examples): {check['identical']}"
         )
     results["machine"]["load_avg_1min_at_end"] = machine()["load_avg_1min_at_start"]  # now
     save("memory", results)

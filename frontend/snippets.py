@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import tempfile
 from collections.abc import Iterable, Iterator
-from typing import Literal
+from typing import IO, Literal
 
 import numpy as np
 
@@ -58,25 +59,30 @@ def loudest_windows(energies: np.ndarray, window: int, cutoff: float, limit: int
     return starts
 
 
-# Recordings up to this long are decoded once and held (26 MB at 22,050 Hz); longer ones are
-# decoded twice, for their snippet energies and then for the chosen windows, in flat memory.
+# Recordings up to this long are held in memory (26 MB at 22,050 Hz) for their windows; the
+# samples of longer ones go on to a temporary file (318 MB an hour), so that every recording is
+# decoded once and memory stays flat.
 KEEP_SECONDS = 300.0
+_SAMPLE_BYTES = 4  # float32
 
 
 class Scan:
     """What a first pass over a recording's chunks learns: length, peak, block energies.
 
     The chunks are also kept while their total stays under `keep` samples, so that a short
-    recording is decoded once; a longer one is read again for its windows.
+    recording is decoded once; with `spill`, a longer one's samples go on to a temporary file
+    (`windows` reads them back), otherwise they are dropped and it must be read again.
     """
 
-    def __init__(self, block: int, keep: int = 0) -> None:
+    def __init__(self, block: int, keep: int = 0, spill: bool = False) -> None:
         self.block = block
         self.length = 0
         self.peak = 0.0
         self._energies: list[np.ndarray] = []
         self._rest = np.zeros(0, np.float32)  # samples short of a whole block
         self._keep = keep
+        self._spill = spill
+        self._file: IO[bytes] | None = None
         self.kept: list[np.ndarray] | None = []
 
     def add(self, chunk: np.ndarray) -> None:
@@ -89,9 +95,15 @@ class Scan:
         whole = len(samples) // self.block * self.block
         self._energies.append(block_energies(samples[:whole], self.block))
         self._rest = samples[whole:].copy()
-        if self.kept is not None:
+        if self._file is not None:
+            self._file.write(np.ascontiguousarray(chunk, np.float32))
+        elif self.kept is not None:
             self.kept.append(chunk)
             if self.length > self._keep:
+                if self._spill:
+                    self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+                    for kept in self.kept:
+                        self._file.write(np.ascontiguousarray(kept, np.float32))
                 self.kept = None
 
     @property
@@ -99,11 +111,37 @@ class Scan:
         """Sum of squares of each whole block, as block_energies of the whole recording."""
         return np.concatenate([np.zeros(0), *self._energies])
 
+    def windows(self, starts: list[int], size: int) -> Iterator[np.ndarray]:
+        """The `size`-sample windows at sorted offsets `starts`, zero-padded past the end, from
+        the samples held in memory or in the temporary file."""
+        if self.kept is not None:
+            yield from cut_windows(self.kept, starts, size)
+            return
+        if self._file is None:
+            raise ValueError("the scan kept no samples: the recording must be decoded again")
+        self._file.flush()
+        for start in starts:
+            window = np.zeros(size, np.float32)
+            count = max(0, min(size, self.length - start))
+            self._file.seek(start * _SAMPLE_BYTES)
+            self._file.readinto(memoryview(window[:count]).cast("B"))
+            yield window
+
+    def close(self) -> None:
+        """Removes the temporary file, if there is one."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
     @classmethod
-    def of(cls, chunks, block: int, keep: int = 0) -> Scan:
-        scan = cls(block, keep)
-        for chunk in chunks:
-            scan.add(chunk)
+    def of(cls, chunks, block: int, keep: int = 0, spill: bool = False) -> Scan:
+        scan = cls(block, keep, spill)
+        try:
+            for chunk in chunks:
+                scan.add(chunk)
+        except BaseException:
+            scan.close()
+            raise
         return scan
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from frontend.audio import AudioError, Opener, open_audio, open_local
-from frontend.snippets import KEEP_SECONDS, Scan, SnippetSelection, choose_snippets, cut_windows
+from frontend.snippets import KEEP_SECONDS, Scan, SnippetSelection, choose_snippets
 from frontend.spectrogram import window_spectrograms
 from schemas import SpectrogramParams
 
@@ -37,21 +37,24 @@ def open_windows(
     open_file: Opener = open_local,
 ) -> Iterator[Windows]:
     """Decodes `path` once to scan it, chooses its windows with `choose(scan)`, and gives their
-    images, computed as they are taken: from the decoded samples of a recording up to
-    KEEP_SECONDS long, or from a second decoding of a longer one, in flat memory. The images
-    must be taken inside the `with`.
+    images, computed as they are taken: from the decoded samples, held in memory for a recording
+    up to KEEP_SECONDS long and in a temporary file beyond, in flat memory. The images must be
+    taken inside the `with`.
 
     Raises AudioError for a file that decodes to no audio (and whatever `choose` raises).
     """
     keep = round(KEEP_SECONDS * params.sample_rate)
     with open_audio(path, params.sample_rate, decoder, open_file=open_file) as stream:
-        scan = stream.scan(lambda chunks: Scan.of(chunks, params.hop, keep))
-        if not scan.length:
-            raise AudioError("undecodable", f"{stream.decoder} decoded no audio")
-        starts = choose(scan)
-        chunks = scan.kept if scan.kept is not None else stream.chunks()
-        images = window_spectrograms(cut_windows(chunks, starts, params.snippet_samples), params)
-        yield Windows(scan=scan, starts=starts, decoder=stream.decoder, images=images)
+        scan = stream.scan(lambda chunks: Scan.of(chunks, params.hop, keep, spill=True))
+        with contextlib.closing(scan):
+            if not scan.length:
+                raise AudioError("undecodable", f"{stream.decoder} decoded no audio")
+            starts = choose(scan)
+            windows = scan.windows(starts, params.snippet_samples)
+            yield Windows(
+                scan=scan, starts=starts, decoder=stream.decoder,
+                images=window_spectrograms(windows, params),
+            )  # fmt: skip
 
 
 def covering_starts(length: int, params: SpectrogramParams, overlap: float) -> list[int]:

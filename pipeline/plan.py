@@ -1,9 +1,10 @@
-"""What a build will do, decided before its job runs: the runner and its workers, the output
-folder made ready, the catalog (recordings, selections, labels), the split, labels.txt and the
+"""What a build will do, decided before its job runs: the runner and its workers (one process
+for a small local corpus), the output folder made ready, the catalog (recordings, selections, labels), the split, labels.txt and the
 catalog file, and the shard counts."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import math
@@ -42,6 +43,12 @@ LOCAL_DEFAULTS = {
     "direct_num_workers": "0",  # every core
     "default_sdk_harness_log_level": "ERROR",
 }
+# benchmarks.builder (BENCHMARKS.md, 1; two runs): one process turns about 800 audio-s into
+# examples per CPU-s, a worker process about 640 (545 and 731: the runner's data plane between
+# processes costs the rest), and each worker pays 2.4 CPU-s to start. A worker per core finishes
+# sooner only once the audio repays that start: below the break-even (one_process_seconds), a
+# local build runs in one process.
+IN_PROCESS_RATE, WORKER_RATE, WORKER_START_CPU_S = 800.0, 640.0, 2.4
 _DATASET_FILES = (*SPLITS, DATASET_INFO_FILE, LABELS_FILE, FAILURES_FILE, INDEX_PREFIX,
                   ATTRIBUTION_FILE, catalog_file.CATALOG_FILE, TEMP_PREFIX)  # fmt: skip
 
@@ -81,6 +88,31 @@ def pipeline_options(beam_args: list[str]) -> tuple[PipelineOptions, int | None]
     if direct.direct_running_mode == "in_memory":
         return options, 1
     return options, direct.direct_num_workers or os.cpu_count() or 1
+
+
+def one_process_seconds(workers: int) -> float:
+    """Seconds of audio below which one process builds sooner than `workers` worker processes
+    on as many idle cores (with one core, always)."""
+    gain = 1.0 / IN_PROCESS_RATE - 1.0 / (workers * WORKER_RATE)
+    return WORKER_START_CPU_S / gain if gain > 0 else math.inf
+
+
+def local_runner_flags(beam_args: list[str], audio_seconds: float) -> list[str]:
+    """Beam's flags, with one process (`--direct_running_mode in_memory`) for a local build of
+    fewer than one_process_seconds(cores) of audio unless they name a runner, mode or worker
+    count."""
+    flags = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    for name in ("--runner", "--direct_running_mode", "--direct_num_workers"):
+        flags.add_argument(name)
+    given = flags.parse_known_args(beam_args)[0]
+    if (
+        given.runner not in (None, "DirectRunner", "direct")
+        or given.direct_running_mode is not None
+        or given.direct_num_workers is not None
+        or audio_seconds >= one_process_seconds(os.cpu_count() or 1)
+    ):
+        return beam_args
+    return ["--direct_running_mode=in_memory", "--direct_num_workers=1", *beam_args]
 
 
 def audio_seconds_estimate(recordings: list[Recording]) -> float:
@@ -137,11 +169,13 @@ def make_plan(opts: BuildOptions, beam_args: list[str]) -> Plan:
     """Checks the decoder, readies the output, builds the catalog, splits it by recording and
     writes labels.txt and the catalog file the job reads."""
     check_decoder(opts.decoder)
-    beam_options, workers = pipeline_options(beam_args)
-    if opts.decoder == "ffmpeg" and workers:  # elsewhere ffmpeg only salvages, if installed
-        check_ffmpeg()
     prepare_output(opts.output, opts.overwrite)
     catalog = build_catalog(opts.input, opts.layout, opts.metadata, opts.selections)
+    beam_options, workers = pipeline_options(
+        local_runner_flags(beam_args, audio_seconds_estimate(catalog.recordings))
+    )
+    if opts.decoder == "ffmpeg" and workers:  # elsewhere ffmpeg only salvages, if installed
+        check_ffmpeg()
     catalog.labels = dataset_labels(catalog.labels, opts.snippets)  # + (background) on request
     splits = assign_splits(
         ((r.recording_id, r.species) for r in catalog.recordings), opts.fractions, opts.seed

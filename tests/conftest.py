@@ -8,6 +8,8 @@ import signal
 
 import pytest
 
+from tests.audio_files import encode, tone
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 TENSORFLOW_IO_INSTALLED = importlib.util.find_spec("tensorflow_io") is not None
@@ -60,3 +62,23 @@ def small_dataset(small_corpus, tmp_path_factory) -> str:
     output = str(tmp_path_factory.mktemp("dataset"))
     run(build_args(small_corpus, output, "--overwrite"))
     return output
+
+
+@pytest.fixture(scope="session")
+def small_files(tmp_path_factory):
+    """The same 4.5 s chirp in the containers, codecs, rates and layouts recordings come in."""
+    folder = tmp_path_factory.mktemp("kinds")
+    lame = ("-c:a", "libmp3lame")
+    kinds = {
+        "mp3-cbr-44k1-mono.mp3": (44100, 1, (*lame, "-b:a", "128k")),
+        "mp3-vbr-32k-stereo.mp3": (32000, 2, (*lame, "-q:a", "4")),
+        "mp3-cbr-48k-stereo.mp3": (48000, 2, (*lame, "-b:a", "192k")),
+        "wav-16bit-48k.wav": (48000, 1, ("-c:a", "pcm_s16le")),
+        "wav-24bit-44k1-stereo.wav": (44100, 2, ("-c:a", "pcm_s24le")),
+        "flac-44k1.flac": (44100, 1, ()),
+        "ogg-vorbis-48k.ogg": (48000, 1, ("-c:a", "libvorbis")),
+    }
+    return {
+        name: encode(folder / name, tone(4.5, rate, channels=channels), rate, *codec)
+        for name, (rate, channels, codec) in kinds.items()
+    }

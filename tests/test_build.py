@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
+import tensorflow as tf
 
 import pipeline.build
 from pipeline import cli
@@ -81,19 +83,36 @@ def test_song_selection_filters_calls(small_dataset, small_corpus):
     assert all("song" in kept for kept in read_dataset_info(small_dataset).selections.kept_types)
 
 
-def test_runners_agree(small_dataset, small_corpus, tmp_path, capsys):
+def _shards_and_index(data_dir: str) -> tuple[dict[str, list[bytes]], list[dict]]:
+    """{shard file: its records, sorted} and the index rows, sorted: a dataset up to order."""
+    shards = {
+        path.name: sorted(r.numpy() for r in tf.data.TFRecordDataset(str(path)))
+        for path in Path(data_dir).glob("*.tfrecord")
+    }
+    rows = pq.read_table(sorted(Path(data_dir).glob("index-*.parquet"))).to_pylist()
+    return shards, sorted(rows, key=lambda r: (r["shard"], r["recording_id"], r["snippet_index"]))
+
+
+def test_one_process_for_a_small_corpus_builds_what_workers_build(small_corpus, tmp_path, capsys):
+    args = build_args(small_corpus, str(tmp_path / "auto"))
+    del args[args.index("--direct_running_mode") : args.index("in_memory") + 1]
+    auto = run(args)  # 15 recordings, 2.5 minutes: under the one-process threshold
+    assert auto.workers == 1
+    capsys.readouterr()
     args = build_args(small_corpus, str(tmp_path / "mp"))
     args[args.index("in_memory")] = "multi_processing"
     info = run([*args, "--direct_num_workers", "2"])
     assert info.workers == 2
     out = capsys.readouterr().out  # progress from the worker processes, through Beam's logging
     assert out.startswith("Building 15 recordings") and "\n  15 of 15 recordings," in out
-    assert (
-        Path(tmp_path / "mp/labels.txt").read_bytes()
-        == Path(small_dataset, "labels.txt").read_bytes()
+    for name in ("labels.txt", FAILURES_FILE):
+        assert (tmp_path / "mp" / name).read_bytes() == (tmp_path / "auto" / name).read_bytes()
+    shards, index = _shards_and_index(str(tmp_path / "mp"))
+    assert len(shards) == sum(info.shards.values()) and len(index) == sum(
+        info.counts.examples.values()
     )
-    assert split_of_recordings(str(tmp_path / "mp")) == split_of_recordings(small_dataset)
-    assert info.counts == read_dataset_info(small_dataset).counts
+    assert (shards, index) == _shards_and_index(str(tmp_path / "auto"))
+    assert info.counts == auto.counts
 
 
 @pytest.mark.tensorflow_io

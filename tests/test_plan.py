@@ -19,7 +19,15 @@ from apache_beam.testing.util import BeamAssertException, assert_that
 from pipeline.catalog import Recording
 from pipeline.graph import construct
 from pipeline.options import parse
-from pipeline.plan import BuildError, make_plan, pipeline_options, prepare_output, shard_counts
+from pipeline.plan import (
+    BuildError,
+    local_runner_flags,
+    make_plan,
+    one_process_seconds,
+    pipeline_options,
+    prepare_output,
+    shard_counts,
+)
 from tests.prefix_filesystem import PrefixFileSystem
 
 
@@ -125,3 +133,17 @@ def test_overwrite_replaces_the_dataset_files_and_keeps_the_others(tmp_path):
         prepare_output(str(tmp_path), overwrite=False)
     prepare_output(str(tmp_path), overwrite=True)
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "hours", "one_process"),
+    [([], 0.5, True), ([], 100.0, False), (["--direct_running_mode", "multi_processing"], 0.5, False),
+     (["--direct_num_workers=2"], 0.5, False), (["--direct_running_mode=in_memory"], 100.0, True),
+     (["--runner", "DataflowRunner"], 0.5, False)],
+)  # fmt: skip
+def test_the_local_runner_is_one_process_for_a_short_corpus_unless_told(flags, hours, one_process):
+    beam_args = local_runner_flags(flags, hours * 3600)
+    assert ("in_memory" in " ".join(beam_args)) == one_process
+    assert beam_args[len(beam_args) - len(flags) :] == flags  # the user's flags, unchanged
+    assert one_process_seconds(1) == float("inf")
+    assert 3600 < one_process_seconds(2) < 3 * 3600  # 2 cores: about 2 hours

@@ -1,5 +1,6 @@
 """Flat memory: streamed energies and windows equal the whole-recording ones; lean Examples."""
 
+import contextlib
 import functools
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 
 import frontend.windows
 import pipeline.process
-from frontend.audio import open_audio
+from frontend.audio import AudioStream, open_audio
 from frontend.snippets import Scan, SnippetSelection, block_energies, choose_snippets, cut_windows
 from pipeline.catalog import Recording
 from schemas import SpectrogramParams, make_example
@@ -54,7 +55,7 @@ def _bouts_mp3(path, seconds: float):
     return encode(path, samples, rate, "-c:a", "libmp3lame")
 
 
-def test_two_pass_streamed_selection_equals_the_whole_file(tmp_path, monkeypatch):
+def test_streamed_selection_decoded_once_equals_the_whole_file(tmp_path, monkeypatch):
     path = str(_bouts_mp3(tmp_path / "long.mp3", 40.0))
     selection = SnippetSelection()
     # The whole-file path: the recording in memory, its energies, its windows.
@@ -71,11 +72,15 @@ def test_two_pass_streamed_selection_equals_the_whole_file(tmp_path, monkeypatch
         for i, (start, image) in enumerate(zip(starts, images, strict=True))
     ]  # fmt: skip
     assert len(expected) >= 3
-    # The builder's streamed path, decoding twice in 1.3-second chunks (nothing kept).
+    # The builder's streamed path in 1.3-second chunks, nothing held in memory: decoded once,
+    # the samples spilled to a temporary file for the windows.
     monkeypatch.setattr(frontend.windows, "KEEP_SECONDS", 0.0)
     monkeypatch.setattr(
         frontend.windows, "open_audio", functools.partial(open_audio, chunk_seconds=1.3)
     )
+    passes = []
+    decode = AudioStream.chunks
+    monkeypatch.setattr(AudioStream, "chunks", lambda stream: passes.append(1) or decode(stream))
     dofn = pipeline.process.ProcessRecording(PARAMS, selection, ["bird"], min_seconds=1.0)
     dofn.setup()
     outputs = list(
@@ -89,7 +94,19 @@ def test_two_pass_streamed_selection_equals_the_whole_file(tmp_path, monkeypatch
         )
     )
     assert [example for _, _, example in outputs[:-1]] == expected
-    assert outputs[-1].value.decoder == "soundfile"
+    assert outputs[-1].value.decoder == "soundfile" and len(passes) == 1
+
+
+@pytest.mark.parametrize("keep", [0, 10**6])
+def test_windows_from_the_temporary_file_equal_those_held_in_memory(keep):
+    samples = np.random.default_rng(3).standard_normal(50_000).astype(np.float32)
+    starts = [0, 5, 4000, 4001, 30_000, 45_000, 49_990, 60_000]  # overlapping, and past the end
+    scan = Scan.of(chunked(samples, [1000, 77, 30_001]), block=256, keep=keep, spill=True)
+    assert (scan.kept is None) == (keep == 0)
+    padded = np.pad(samples, (0, 20_000))
+    with contextlib.closing(scan):
+        for start, window in zip(starts, scan.windows(starts, 8000), strict=True):
+            np.testing.assert_array_equal(window, padded[start : start + 8000])
 
 
 def test_predict_streams_a_long_recording_as_it_holds_a_short_one(tmp_path, monkeypatch):

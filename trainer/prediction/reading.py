@@ -44,7 +44,8 @@ class FilePrediction:
     length: int = 0  # samples at the model's rate
     starts: list[int] = dataclasses.field(default_factory=list)
     # uint8 (height, width) per window, in order; a long recording's are computed as they are
-    # taken, from a second decoding, so that no file is ever held whole; dropped once classified.
+    # taken, from its samples in a temporary file, so that no file is ever held whole in
+    # memory; dropped once classified.
     images: Iterator[np.ndarray] | None = None
     probabilities: np.ndarray | None = None  # float32 (windows, species)
     error: str = ""
@@ -56,7 +57,8 @@ def load_windows(
     """Decodes `path` and lays out its windows; a failure becomes `.error`.
 
     A recording up to KEEP_SECONDS long has its window images computed here; a longer one's
-    are computed as they are taken, from a second decoding, so that no file is held whole.
+    are computed as they are taken, from its samples in a temporary file (decoded once), so
+    that no file is held whole in memory.
     """
     opened = contextlib.ExitStack()
     try:
