@@ -33,6 +33,10 @@ from apache_beam.options.pipeline_options import (
 from frontend.audio import MissingToolError, check_decoder, check_ffmpeg
 from pipeline import catalog_file, progress
 from pipeline import options as build_options
+from pipeline.annotations import ANNOTATION_REASONS, AnnotationError
+from pipeline.annotations.catalog import annotated_catalog
+from pipeline.annotations.options import GROUPS, group_of
+from pipeline.annotations.recordings import has_background
 from pipeline.catalog import LABEL_ORDER_RULE, Catalog, CatalogError, Recording, build_catalog
 from pipeline.outputs import TEMP_PREFIX, complete_shards, write_outputs
 from pipeline.process import (
@@ -45,9 +49,10 @@ from pipeline.process import (
     failure_outcome,
     write_json,
 )
-from pipeline.split import SPLIT_RULE, assign_splits
+from pipeline.split import GROUP_SPLIT_RULE, SPLIT_RULE, assign_group_splits, assign_splits
 from schemas import (
     ATTRIBUTION_FILE,
+    BACKGROUND_LABEL,
     DATASET_INFO_FILE,
     FAILURES_FILE,
     INDEX_PREFIX,
@@ -161,7 +166,12 @@ def _construct(
         | "Decode and cut"
         >> beam.ParDo(
             ProcessRecording(
-                opts.spectrogram, opts.snippets, labels, opts.min_seconds, opts.decoder
+                opts.spectrogram,
+                opts.snippets,
+                labels,
+                opts.min_seconds,
+                opts.decoder,
+                opts.annotations.min_overlap,
             )
         ).with_outputs("outcomes", main=EXAMPLES)  # fmt: skip
     )
@@ -207,10 +217,21 @@ def _counts(summary: dict, catalog: Catalog) -> Counts:
         examples={s: sum(summary["examples"].get(s, {}).values()) for s in SPLITS},
         per_species=per_species,
         failures=failures,
-        failed_files=sum(n for reason, n in failures.items() if reason != "missing_file"),
+        failed_files=sum(
+            n
+            for reason, n in failures.items()
+            if reason != "missing_file" and reason not in ANNOTATION_REASONS
+        ),
         metadata_rows_without_file=failures.get("missing_file", 0),
         recovered_with_ffmpeg=summary["decoders"].get("ffmpeg-salvage", 0),
         decoders=summary["decoders"],
+        events={s: summary.get("events", {}).get(s, 0) for s in SPLITS},
+        windows_per_label={
+            label: {s: summary["windows_per_label"].get(s, {}).get(label, 0) for s in SPLITS}
+            for label in catalog.labels
+        }
+        if summary.get("windows_per_label")
+        else {},
     )
 
 
@@ -234,7 +255,13 @@ def _dataset_info(
             kept_types=catalog.kept_types,
         ),
         labels=LabelsInfo(LABELS_FILE, len(catalog.labels), LABEL_ORDER_RULE),
-        split=SplitInfo(opts.fractions, opts.seed, SPLIT_RULE),
+        split=SplitInfo(
+            opts.fractions,
+            opts.seed,
+            SPLIT_RULE
+            if opts.group_by == "recording"
+            else f"{SPLIT_RULE}; {GROUP_SPLIT_RULE}: {opts.group_by}",
+        ),
         compression=opts.compression,
         shards=launch.shards,
         workers=launch.workers,
@@ -295,11 +322,31 @@ def prepare(argv: list[str]) -> Launch:
         )
         _say(opts, f"Demo corpus: {corpus}")
     _prepare_output(opts.output, opts.overwrite)
-    catalog = build_catalog(opts.input, opts.layout, opts.metadata, opts.selections)
+    group_column = "" if opts.group_by in GROUPS else opts.group_by
+    if opts.annotations.path:
+        catalog = annotated_catalog(
+            opts.input, opts.layout, opts.metadata, opts.selections, opts.annotations.path,
+            label_column=opts.annotations.label_column, complete=opts.annotations.complete,
+            secondary_labels=opts.annotations.secondary_labels == "label",
+            species_file=opts.annotations.species, group_column=group_column,
+            background_label=BACKGROUND_LABEL,
+        )  # fmt: skip
+    else:
+        catalog = build_catalog(
+            opts.input, opts.layout, opts.metadata, opts.selections, group_column
+        )
     catalog.labels = dataset_labels(catalog.labels, opts.snippets)  # + (background) on request
-    splits = assign_splits(
-        ((r.recording_id, r.species) for r in catalog.recordings), opts.fractions, opts.seed
-    )
+    if BACKGROUND_LABEL not in catalog.labels and any(map(has_background, catalog.recordings)):
+        catalog.labels.append(BACKGROUND_LABEL)  # background windows of complete annotations
+    if opts.group_by == "recording":
+        splits = assign_splits(
+            ((r.recording_id, r.species) for r in catalog.recordings), opts.fractions, opts.seed
+        )
+    else:
+        splits = assign_group_splits(
+            ((r.recording_id, r.species, group_of(r, opts.group_by)) for r in catalog.recordings),
+            opts.fractions, opts.seed,
+        )  # fmt: skip
     options, workers = pipeline_options(beam_args)
     if opts.decoder == "ffmpeg" and workers:  # elsewhere ffmpeg only salvages, if installed
         check_ffmpeg()
@@ -399,7 +446,8 @@ def run(argv: list[str] | None = None) -> DatasetInfo:
         summary = json.load(f)
     FileSystems.delete([summary_path])
     counts = _counts(summary, catalog)
-    refused = sum(n for reason, n in counts.failures.items() if reason not in SELECTION_REASONS)
+    refused = sum(n for reason, n in counts.failures.items()
+                  if reason not in SELECTION_REASONS and reason not in ANNOTATION_REASONS)  # fmt: skip
     fraction = refused / max(1, counts.input_files)
     problem = None
     if not sum(counts.examples.values()):
@@ -420,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry: the exit status of pipeline.cli (1 when the build fails, 130 when
     interrupted)."""
     cli.quiet_start()
-    errors = (BuildError, CatalogError, MissingToolError)
+    errors = (BuildError, CatalogError, MissingToolError, AnnotationError)
     return cli.run(lambda: run(argv), errors, "the build stopped before its job started")
 
 

@@ -7,6 +7,7 @@ import dataclasses
 
 from frontend.audio import DECODERS
 from frontend.snippets import SnippetSelection
+from pipeline.annotations import options as annotation_options
 from pipeline.catalog import LAYOUTS, Selections
 from schemas import SEED_FRONT_END, SpectrogramParams, compression_of
 from schemas.dataset_info import FREQUENCY_SCALES, NORMALIZATIONS
@@ -37,6 +38,8 @@ class BuildOptions:
     max_failure_fraction: float
     overwrite: bool
     quiet: bool = False
+    annotations: annotation_options.AnnotationOptions = annotation_options.AnnotationOptions()
+    group_by: str = "recording"
 
 
 def _fractions(text: str) -> dict[str, float]:
@@ -72,7 +75,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--layout",
         choices=LAYOUTS,
-        help="folders: <input>/<species>/<file>; csv: species from --metadata; master-set: 'Species N ST Type.mp3' (default: csv with --metadata, else folders)",
+        help="folders: <input>/<species>/<file>; csv: species from --metadata; master-set: 'Species N ST Type.mp3'; annotations: the files --annotations names (default: csv with --metadata, annotations with --annotations, else folders)",
     )
     p.add_argument(
         "--output",
@@ -253,6 +256,7 @@ def parser() -> argparse.ArgumentParser:
         default=0.1,
         help="fail the job when more than this fraction of input files cannot be used (default: %(default)s)",
     )
+    annotation_options.add_arguments(p)
     p.add_argument("--overwrite", action="store_true", help="replace a dataset already in --output")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors (for scripts)")
     return p
@@ -272,7 +276,9 @@ def parse(argv: list[str]) -> tuple[BuildOptions, list[str]]:
         )  # fmt: skip
     except ValueError as error:
         flags.error(str(error))
-    layout = args.layout or ("csv" if args.metadata else "folders")
+    layout = args.layout or (
+        "csv" if args.metadata else "annotations" if args.annotations else "folders"
+    )
     options = BuildOptions(
         input=args.input,
         metadata=args.metadata,
@@ -298,6 +304,8 @@ def parse(argv: list[str]) -> tuple[BuildOptions, list[str]]:
         max_failure_fraction=args.max_failure_fraction,
         overwrite=args.overwrite,
         quiet=args.quiet,
+        annotations=annotation_options.from_args(args),
+        group_by=args.group_by,
     )
     return options, beam_args
 

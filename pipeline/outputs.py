@@ -36,6 +36,9 @@ INDEX_SCHEMA = pa.schema(
         ("license", pa.string()),
         ("recordist", pa.string()),
         ("url", pa.string()),
+        ("labels", pa.string()),  # every label of the example, ";"-separated
+        ("low_hz", pa.float64()),  # the annotated frequency band of its events (0, 0: none)
+        ("high_hz", pa.float64()),
     ]
 )
 
@@ -95,6 +98,9 @@ def index_row(recording, label: int, snippet_index: int, start_seconds: float) -
         "license": recording.license,
         "recordist": recording.recordist,
         "url": recording.url,
+        "labels": recording.species,
+        "low_hz": 0.0,
+        "high_hz": 0.0,
     }
 
 

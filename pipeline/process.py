@@ -15,6 +15,13 @@ from apache_beam.metrics import Metrics
 from frontend.audio import SALVAGE, AudioError, check_ffmpeg
 from frontend.snippets import Scan, SnippetSelection, choose_snippets, quietest_windows
 from frontend.windows import open_windows
+from pipeline.annotations.recordings import Annotated
+from pipeline.annotations.windows import (
+    DEFAULT_MIN_OVERLAP,
+    MinOverlap,
+    Window,
+    recording_windows,
+)
 from pipeline.catalog import CatalogError, Failure, Recording
 from pipeline.outputs import index_row
 from schemas import BACKGROUND_LABEL, SPLITS, SpectrogramParams, make_example
@@ -60,12 +67,14 @@ class ProcessRecording(beam.DoFn):
         labels: list[str],
         min_seconds: float,
         decoder: str = "auto",
+        min_overlap: MinOverlap = DEFAULT_MIN_OVERLAP,
     ) -> None:
         self._params = params
         self._selection = selection
         self._label_of = {species: index for index, species in enumerate(labels)}
         self._min_seconds = min_seconds
         self._decoder = decoder
+        self._min_overlap = min_overlap  # of an annotated event, for a window to carry its label
         self._read = Metrics.counter(NAMESPACE, "recordings_read")
         self._decoded = Metrics.counter(NAMESPACE, "recordings_decoded")
         self._failed = Metrics.counter(NAMESPACE, "recordings_failed")
@@ -83,11 +92,25 @@ class ProcessRecording(beam.DoFn):
         recording, split = element
         self._read.inc()
         examples, background, decoder = 0, 0, ""
+        per_label: collections.Counter = collections.Counter()  # windows per label
+        first_labels: collections.Counter = collections.Counter()  # windows per first label
         names: dict[int, str] = {}  # the chosen windows' starts and labels
+        annotated: dict[int, Window] = {}  # those of an annotated recording, with all labels
+        refused: list = []  # its annotations refused once its length is known
 
         def choose(scan: Scan) -> list[int]:
             names.update(self._windows(recording, scan))
-            return sorted(names)
+            if not recording.events:
+                return sorted(names)
+            annotation = Annotated.from_json(recording.events)
+            windows, rejected = recording_windows(
+                annotation.events, annotation.complete, names,
+                scan.length / self._params.sample_rate, self._params.sample_rate,
+                self._params.snippet_samples, self._min_overlap, BACKGROUND_LABEL,
+            )  # fmt: skip
+            annotated.update({window.start: window for window in windows})
+            refused.extend(rejected)
+            return sorted(annotated)
 
         try:
             with open_windows(
@@ -96,9 +119,12 @@ class ProcessRecording(beam.DoFn):
                 for index, (start, image) in enumerate(
                     zip(windows.starts, windows.images, strict=True)
                 ):
+                    window = annotated.get(start) or Window(start, (names[start],))
                     examples += 1
-                    background += names[start] == BACKGROUND_LABEL
-                    yield split, *self._example(recording, index, start, names[start], image)
+                    background += window.labels[0] == BACKGROUND_LABEL
+                    per_label.update(window.labels)
+                    first_labels[window.labels[0]] += 1
+                    yield split, *self._example(recording, index, window, image)
                 decoder = windows.decoder
         except AudioError as error:
             self._failed.inc()
@@ -118,12 +144,20 @@ class ProcessRecording(beam.DoFn):
         if decoder == SALVAGE:
             self._salvaged.inc()
         self._written[split].inc(examples)
-        yield beam.pvalue.TaggedOutput(
-            "outcomes",
-            {"status": "ok", "file": recording.source_file, "split": split,
-             "species": recording.species, "examples": examples - background,
-             "background": background, "decoder": decoder},
-        )  # fmt: skip
+        for rejected in refused:
+            yield beam.pvalue.TaggedOutput(
+                "outcomes",
+                failure_outcome(Failure(rejected.file, rejected.reason, rejected.detail)),
+            )
+        outcome = {"status": "ok", "file": recording.source_file, "split": split,
+                   "species": recording.species, "examples": examples - background,
+                   "background": background, "decoder": decoder}  # fmt: skip
+        if recording.events:
+            events = Annotated.from_json(recording.events).events
+            outcome["events"] = sum(not e.secondary for e in events) - len(refused)
+            outcome["windows_per_label"] = dict(per_label)
+            outcome["examples_by_label"] = dict(first_labels)
+        yield beam.pvalue.TaggedOutput("outcomes", outcome)
 
     def _windows(self, recording: Recording, scan: Scan) -> dict[int, str]:
         """{sample offset: label} of the windows to write; AudioError for a recording too short
@@ -150,16 +184,25 @@ class ProcessRecording(beam.DoFn):
         return names
 
     def _example(
-        self, recording: Recording, index: int, start: int, name: str, image
+        self, recording: Recording, index: int, window: Window, image
     ) -> tuple[dict, bytes]:
-        """(index row, serialized Example) of the window at sample `start`, labelled `name`."""
-        label = self._label_of[name]
-        seconds = start / self._params.sample_rate
+        """(index row, serialized Example) of one window, labelled with its labels (the first
+        one is its "label" and species)."""
+        name, labels = window.labels[0], [self._label_of[n] for n in window.labels]
+        label = labels[0]
+        seconds = window.start / self._params.sample_rate
         return (
-            {**index_row(recording, label, index, seconds), "species": name},
+            {
+                **index_row(recording, label, index, seconds),
+                "species": name,
+                "labels": ";".join(window.labels),
+                "low_hz": window.low_hz,
+                "high_hz": window.high_hz,
+            },  # fmt: skip
             make_example(
                 image,
                 label=label,
+                labels=labels,
                 species=name,
                 recording_id=recording.recording_id,
                 snippet_index=index,
@@ -184,12 +227,22 @@ class SummarizeOutcomes(beam.CombineFn):
 
     def create_accumulator(self) -> dict[str, collections.Counter]:
         return {"recordings": collections.Counter(), "examples": collections.Counter(),
-                "failures": collections.Counter(), "decoders": collections.Counter()}  # fmt: skip
+                "failures": collections.Counter(), "decoders": collections.Counter(),
+                "events": collections.Counter(), "windows_per_label": collections.Counter()}  # fmt: skip
 
     def add_input(self, accumulator, outcome: dict[str, Any]):
         if outcome["status"] == "ok":
             key = (outcome["split"], outcome["species"])
             accumulator["recordings"][key] += 1
+            if "windows_per_label" in outcome:  # annotated: examples by their first label
+                split = outcome["split"]
+                accumulator["events"][split] += outcome["events"]
+                for label, count in outcome["windows_per_label"].items():
+                    accumulator["windows_per_label"][(split, label)] += count
+                for label, count in outcome["examples_by_label"].items():
+                    accumulator["examples"][(split, label)] += count
+                accumulator["decoders"][outcome["decoder"]] += 1
+                return accumulator
             accumulator["examples"][key] += outcome["examples"]
             if outcome.get("background"):
                 accumulator["examples"][(outcome["split"], BACKGROUND_LABEL)] += outcome[
@@ -219,6 +272,8 @@ class SummarizeOutcomes(beam.CombineFn):
             "examples": nested(accumulator["examples"]),
             "failures": dict(sorted(accumulator["failures"].items())),
             "decoders": dict(sorted(accumulator["decoders"].items())),
+            "events": dict(sorted(accumulator["events"].items())),
+            "windows_per_label": nested(accumulator["windows_per_label"]),
         }
 
 

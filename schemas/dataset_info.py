@@ -6,7 +6,8 @@ import dataclasses
 import json
 from typing import Any
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: every record lists its labels (several per snippet)
+READABLE_VERSIONS = (1, 2)
 SPLITS = ("train", "validation", "test")
 DATASET_INFO_FILE = "dataset.json"
 LABELS_FILE = "labels.txt"
@@ -178,6 +179,8 @@ class Counts:
     metadata_rows_without_file: int
     recovered_with_ffmpeg: int
     decoders: dict[str, int]  # recordings per decoder that read them
+    events: dict[str, int] = dataclasses.field(default_factory=dict)  # annotated, per split
+    windows_per_label: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
 
     def split_examples(self, split: str, species: str) -> int:
         """Examples of one species in one split (0 for a species without any)."""
@@ -267,10 +270,10 @@ def read_dataset_info(data_dir: str) -> DatasetInfo:
     except json.JSONDecodeError as error:
         raise DatasetFormatError(f"{path}: not valid JSON ({error})") from None
     version = values.get("format_version") if isinstance(values, dict) else None
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise DatasetFormatError(
-            f"{path}: format version {version!r} is not supported (this code reads version "
-            f"{FORMAT_VERSION}); rebuild the dataset with this version of pipeline.build"
+            f"{path}: format version {version!r} is not supported (this code reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}); rebuild the dataset with this version of pipeline.build"
         )
     try:
         info = DatasetInfo.from_dict(values)

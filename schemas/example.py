@@ -7,6 +7,7 @@ row 0 is 0 Hz, the last row is the Nyquist frequency; columns are STFT frames in
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -26,15 +27,22 @@ FEATURES = {
     "license": ("string", ""),
     "quality": ("string", ""),
 }
+# Feature key -> dtype of features holding a list: "labels", every label index of a snippet
+# (format 2; a record of format 1 has none, and its one label is its "label").
+LIST_FEATURES = {"labels": "int64"}
 
 
 def feature_spec() -> dict:
-    """The tf.io parsing spec of the Example: every feature a scalar of its dtype."""
+    """The tf.io parsing spec of the Example: every feature a scalar of its dtype, the list
+    features of any length."""
     import tensorflow as tf
 
     return {
-        key: tf.io.FixedLenFeature([], tf.dtypes.as_dtype(dtype), default_value=default)
-        for key, (dtype, default) in FEATURES.items()
+        **{
+            key: tf.io.FixedLenFeature([], tf.dtypes.as_dtype(dtype), default_value=default)
+            for key, (dtype, default) in FEATURES.items()
+        },
+        **{key: tf.io.VarLenFeature(tf.dtypes.as_dtype(d)) for key, d in LIST_FEATURES.items()},
     }
 
 
@@ -91,7 +99,9 @@ def _messages() -> dict:
     }
 
 
-def _feature(messages: dict, dtype: str, value: str | bytes | int | float):
+def _feature(messages: dict, dtype: str, value: str | bytes | int | float | list[int]):
+    if isinstance(value, list):
+        return messages["Feature"](int64_list=messages["Int64List"](value=value))
     if dtype == "string":
         data = value.encode("utf-8") if isinstance(value, str) else value
         return messages["Feature"](bytes_list=messages["BytesList"](value=[data]))
@@ -112,8 +122,10 @@ def make_example(
     sound_type: str = "",
     license: str = "",
     quality: str = "",
+    labels: Sequence[int] | None = None,
 ):
-    """The Example of one snippet, from its uint8 (height, width) spectrogram.
+    """The Example of one snippet, from its uint8 (height, width) spectrogram; `labels`: all
+    its label indices (default: `label` alone), `label` the first of them.
 
     A protobuf message of tf.train.Example's definition, made without TensorFlow:
     `.SerializeToString()` gives the bytes tf.train.Example would.
@@ -136,17 +148,28 @@ def make_example(
         "sound_type": sound_type,
         "license": license,
         "quality": quality,
+        "labels": [int(i) for i in labels] if labels is not None else [int(label)],
     }
     messages = _messages()
-    feature = {key: _feature(messages, FEATURES[key][0], value) for key, value in values.items()}
+    dtypes = {**{key: dtype for key, (dtype, _) in FEATURES.items()}, **LIST_FEATURES}
+    feature = {key: _feature(messages, dtypes[key], value) for key, value in values.items()}
     return messages["Example"](features=messages["Features"](feature=feature))
 
 
-def parse_examples(serialized, height: int, width: int) -> dict:
-    """Parses a batch (or one) of serialized Examples; "spectrogram" becomes uint8 (..., h, w)."""
+def parse_examples(serialized, height: int, width: int, num_labels: int | None = None) -> dict:
+    """Parses a batch (or one) of serialized Examples; "spectrogram" becomes uint8 (..., h, w).
+    With `num_labels`, "labels" is the multi-hot float32 (..., num_labels) of every label (of
+    "label" alone in a record without "labels"); without, it is left out."""
     import tensorflow as tf
 
     features = tf.io.parse_example(serialized, feature_spec())
+    indices = features.pop("labels")
+    if num_labels is not None:
+        dense = tf.sparse.to_dense(indices, default_value=-1)
+        hot = tf.minimum(tf.reduce_sum(tf.one_hot(dense, num_labels), axis=-2), 1.0)
+        alone = tf.one_hot(features["label"], num_labels)
+        present = tf.reduce_any(dense >= 0, axis=-1, keepdims=True)
+        features["labels"] = tf.where(present, hot, alone)
     pixels = tf.io.decode_raw(features["spectrogram"], tf.uint8)
     features["spectrogram"] = tf.reshape(
         pixels, tf.concat([tf.shape(serialized), [height, width]], 0)

@@ -31,7 +31,7 @@ def test_the_dataset_names_its_index_and_attribution_files(small_dataset):
 
 def test_a_dataset_json_written_before_it_named_its_files_still_reads(small_dataset, tmp_path):
     values = json.loads(Path(small_dataset, DATASET_INFO_FILE).read_text())
-    assert values["format_version"] == 1 and values["files"]["index"] == "index-*-of-*.parquet"
+    assert values["format_version"] == 2 and values["files"]["index"] == "index-*-of-*.parquet"
     del values["files"], values["error"]  # as pipeline.build wrote version 1 before
     shutil.copy(Path(small_dataset, "labels.txt"), tmp_path)
     Path(tmp_path, DATASET_INFO_FILE).write_text(json.dumps(values))
@@ -44,9 +44,9 @@ def test_a_dataset_json_written_before_it_named_its_files_still_reads(small_data
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"format_version": 2}, "format version 2 is not supported"),
+        ({"format_version": 3}, "format version 3 is not supported"),
         ({"complete": False}, "did not finish"),
-        ({"counts": {"examples": {}}}, "not a dataset.json of version 1"),
+        ({"counts": {"examples": {}}}, "not a dataset.json of version 2"),
     ],
 )
 def test_a_dataset_json_of_another_version_or_shape_is_refused(

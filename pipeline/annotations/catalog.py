@@ -1,0 +1,86 @@
+"""The catalog of a build with --annotations: annotated recordings under --input, or the
+recordings of another layout with the annotations of those a table names."""
+
+from __future__ import annotations
+
+from pipeline.annotations.reading import read_annotations
+from pipeline.annotations.recordings import (
+    annotations_by_file,
+    dominant_label,
+    label_order,
+    with_annotations,
+)
+from pipeline.catalog import (
+    Catalog,
+    CatalogError,
+    Failure,
+    Recording,
+    Selections,
+    _relative,
+    build_catalog,
+    list_audio_files,
+)
+
+
+def read_species(path: str) -> set[str]:
+    """The species list of a text file, one name a line (a labels.txt)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    with FileSystems.open(path, compression_type="uncompressed") as f:
+        return {line.strip() for line in f.read().decode("utf-8-sig").splitlines() if line.strip()}
+
+
+def annotated_catalog(
+    input_path: str,
+    layout: str,
+    metadata_path: str | None,
+    selections: Selections,
+    annotations: str,
+    *,
+    label_column: str | None = None,
+    complete: str = "auto",
+    secondary_labels: bool = False,
+    species_file: str | None = None,
+    group_column: str = "",
+    background_label: str,
+) -> Catalog:
+    """The catalog with every recording's annotation. In the annotations layout, the audio
+    files the tables name are the recordings (their species: their most frequent label) and
+    the others fail as not annotated; in another layout, the annotations join its recordings
+    and their labels must be among its species."""
+    tables = read_annotations(annotations, label_column, secondary_labels)
+    species = read_species(species_file) if species_file else None
+    if layout != "annotations":
+        catalog = build_catalog(input_path, layout, metadata_path, selections, group_column)
+        by_file = {r.source_file: r for r in catalog.recordings}
+        allowed = set(catalog.labels) & species if species else set(catalog.labels)
+        annotated, failures = annotations_by_file(tables, by_file, complete, allowed)
+        catalog.recordings = [with_annotations(r, annotated.get(r.source_file))
+                              for r in catalog.recordings]  # fmt: skip
+        catalog.failures += failures
+        return catalog
+    root, paths = list_audio_files(input_path)
+    relative = {_relative(root, path): path for path in paths}
+    annotated, failures = annotations_by_file(tables, relative, complete, species)
+    recordings = [
+        with_annotations(
+            Recording(
+                name,
+                relative[name],
+                name,
+                dominant_label(annotated[name], background_label),
+                size_bytes=paths[relative[name]],
+            ),
+            annotated[name],
+        )  # fmt: skip
+        for name in relative
+        if name in annotated
+    ]
+    failures += [Failure(name, "not_annotated", "found under --input, named by no annotation table")
+                 for name in relative if name not in annotated]  # fmt: skip
+    labels = label_order(annotated.values())
+    if not recordings:
+        raise CatalogError(
+            f"{annotations}: the annotations name none of the recordings under {input_path}"
+        )
+    return Catalog(recordings, failures, labels, len(relative), {})
