@@ -89,9 +89,9 @@ def test_examples_without_tensorflow_equal_tf_train_example():
               "snippet_index": 3, "start_seconds": 12.345678, "source_file": "a/b c.mp3",
               "sound_type": "song", "license": "//creativecommons.org/licenses/by/4.0/",
               "quality": ""}  # fmt: skip
-    ours = make_example(image, **values).SerializeToString()
+    ours = make_example(image, **values, labels=[7, 2]).SerializeToString()
     everything = {"spectrogram": image.tobytes(), "height": 6, "width": 5, **values}
-    feature = {}
+    feature = {"labels": tf.train.Feature(int64_list=tf.train.Int64List(value=[7, 2]))}
     for key, value in everything.items():
         dtype = FEATURES[key][0]
         if dtype == "string":
