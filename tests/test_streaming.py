@@ -91,7 +91,7 @@ def test_examples_without_tensorflow_equal_tf_train_example():
               "quality": ""}  # fmt: skip
     ours = make_example(image, **values, labels=[7, 2]).SerializeToString()
     everything = {"spectrogram": image.tobytes(), "height": 6, "width": 5, **values}
-    feature = {"labels": tf.train.Feature(int64_list=tf.train.Int64List(value=[7, 2]))}
+    feature = {}
     for key, value in everything.items():
         dtype = FEATURES[key][0]
         if dtype == "string":
@@ -101,6 +101,7 @@ def test_examples_without_tensorflow_equal_tf_train_example():
             feature[key] = tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
         else:
             feature[key] = tf.train.Feature(float_list=tf.train.FloatList(value=[value]))
+    feature["labels"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[7, 2]))
     reference = tf.train.Example(features=tf.train.Features(feature=feature))
     assert ours == reference.SerializeToString()
     parsed = parse_examples(tf.constant([ours]), 6, 5)
