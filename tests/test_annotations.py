@@ -307,3 +307,57 @@ def test_multi_hot_records_parse_back_through_schemas(annotated):
     assert hot[("rec1.wav", 0.0)] == (0, 1) and hot[("rec5.wav", 0.0)] == (1, 2)
     assert hot[("rec7.wav", 4.0)] == (3,)
     assert len(read_all(output)["train"]) == len(hot) == 11
+
+
+# --- splits that keep groups together ---------------------------------------------------------
+
+
+def test_group_splits_keep_groups_together_for_any_seed_and_order():
+    from pipeline.split import assign_group_splits
+
+    rng = np.random.default_rng(0)
+    triples = [(f"r{i}", f"species{i % 3}", f"site{rng.integers(12)}") for i in range(60)]
+    for seed in range(5):
+        splits = assign_group_splits(triples, {"train": 0.6, "validation": 0.2, "test": 0.2}, seed)
+        shuffled = [triples[i] for i in rng.permutation(len(triples))]
+        assert splits == assign_group_splits(
+            shuffled, {"train": 0.6, "validation": 0.2, "test": 0.2}, seed
+        )
+        of_group: dict[str, set[str]] = {}
+        for recording_id, _, group in triples:
+            of_group.setdefault(group, set()).add(splits[recording_id])
+        assert all(len(s) == 1 for s in of_group.values())
+        assert set(splits.values()) == {"train", "validation", "test"}
+
+
+def test_group_by_a_metadata_column_on_two_workers(small_corpus, tmp_path):
+    import csv
+
+    from pipeline.build import run
+    from pipeline.split import assign_group_splits
+    from tests.conftest import build_args
+    from tests.datasets import split_of_recordings
+
+    with open(Path(small_corpus, "metadata.csv"), encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        row["site"] = f"site{int(row['id']) % 4}"
+    metadata = tmp_path / "metadata.csv"
+    with open(metadata, "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    args = build_args(small_corpus, str(tmp_path / "ds"), "--group-by", "site", "--quiet")
+    args[args.index("--metadata") + 1] = str(metadata)
+    args[args.index("in_memory")] = "multi_processing"
+    info = run([*args, "--direct_num_workers", "2", "--max-snippets", "1"])
+    assert "site" in info.split.rule
+    assignment = split_of_recordings(str(tmp_path / "ds"))
+    site = {r["id"]: r["site"] for r in rows}
+    of_site: dict[str, set[str]] = {}
+    for recording_id, split in assignment.items():
+        of_site.setdefault(site[recording_id], set()).add(split)
+    assert all(len(splits) == 1 for splits in of_site.values()) and len(of_site) == 4
+    songs = [(r["id"], r["en"], f"site:{r['site']}") for r in rows if r["id"] in assignment]
+    expected = assign_group_splits(songs, info.split.fractions, info.split.seed)
+    assert assignment == expected  # as the launcher computes it, whatever the workers
