@@ -361,3 +361,76 @@ def test_group_by_a_metadata_column_on_two_workers(small_corpus, tmp_path):
     songs = [(r["id"], r["en"], f"site:{r['site']}") for r in rows if r["id"] in assignment]
     expected = assign_group_splits(songs, info.split.fractions, info.split.seed)
     assert assignment == expected  # as the launcher computes it, whatever the workers
+
+
+# --- several labels in the trainer ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def multi_label_job(annotated, tmp_path_factory) -> tuple[str, str]:
+    """The annotated recordings built with a validation split, and a multi-label model trained
+    on them for a few steps (the mode chosen by itself: the dataset has annotated windows)."""
+    from pipeline.build import run
+    from trainer import task
+
+    root, _ = annotated
+    data = str(tmp_path_factory.mktemp("split-dataset"))
+    run(["--input", str(root / "audio"), "--annotations", str(root / "tables" / "*"),
+         "--output", data, "--species", str(root / "species.txt"), "--split", "0.6,0.4,0",
+         "--direct_running_mode", "in_memory", "--max-failure-fraction", "0.2", "--quiet"])  # fmt: skip
+    job = str(tmp_path_factory.mktemp("multi-label-job"))
+    status = task.main([
+        "--data-dir", data, "--job-dir", job, "--architecture", "compact", "--image-size", "75",
+        "--weights", "none", "--head-epochs", "0", "--base-epochs", "1", "--steps-per-epoch", "2",
+        "--batch-size", "4", "--seed", "0",
+    ])  # fmt: skip
+    assert status == 0
+    return data, job
+
+
+def test_a_multi_label_model_trains_and_exports_its_thresholds(multi_label_job):
+    import keras
+
+    from trainer.evaluation import evaluate
+    from trainer.multilabel import THRESHOLDS_FILE, read_thresholds
+
+    data, job = multi_label_job
+    export = Path(job, "export")
+    labels = Path(data, "labels.txt").read_text().split("\n")[:-1]
+    model = keras.saving.load_model(export / "model.keras")
+    assert model.layers[-1].get_config()["activation"] == "sigmoid"
+    thresholds = json.loads((export / THRESHOLDS_FILE).read_text())
+    assert list(thresholds) == labels and all(0 <= t <= 1 for t in thresholds.values())
+    chosen = read_thresholds(str(export), labels)
+    metrics = evaluate(model, data, "validation", job, batch_size=4, thresholds=chosen)
+    assert metrics["multi_label"] and 0 <= metrics["macro_average_precision"] <= 1
+    assert {"average_precision", "roc_auc", "f1", "threshold"} <= set(metrics["per_species"]["B"])
+    history = Path(job, "history.csv").read_text().splitlines()
+    assert "val_mean_ap" in history[0] and len(history) == 2
+
+
+def test_predict_writes_every_species_above_its_threshold(multi_label_job, annotated, tmp_path):
+    import csv
+
+    from trainer.predict import main
+    from trainer.prediction.classifier import Classifier
+    from trainer.prediction.reading import predict_files
+
+    data, job = multi_label_job
+    root, _ = annotated
+    recording = str(root / "audio" / "rec1.wav")
+    output = tmp_path / "detections.csv"
+    assert main(["--model", job, recording, "--timeline", "--quiet", "--output", str(output)]) == 0
+    with open(output, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    classifier = Classifier(job, batch_size=8)
+    (item,) = predict_files([recording], classifier, overlap=0.5, workers=1, decoder="auto")
+    expected = []
+    for start, scores in zip(item.starts, item.probabilities, strict=True):
+        above = [(-s, classifier.labels[i]) for i, s in enumerate(scores[:-1])
+                 if s >= classifier.thresholds[i]]  # fmt: skip
+        bird = scores[-1] < classifier.thresholds[-1]
+        found = [name for _, name in sorted(above)] if bird and above else [None]
+        expected += [(round(start / RATE, 3), name) for name in found]
+    written = [(float(r["start_s"]), r["species_1"] or None) for r in rows if r["kind"] != "file"]
+    assert written == expected and len(set(written)) == len(written)
