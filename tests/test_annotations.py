@@ -330,7 +330,9 @@ def test_group_splits_keep_groups_together_for_any_seed_and_order():
         assert set(splits.values()) == {"train", "validation", "test"}
 
 
-def test_group_by_a_metadata_column_on_two_workers(small_corpus, tmp_path):
+def test_group_by_a_metadata_column_on_two_workers_with_annotations(small_corpus, tmp_path):
+    """Grouped by a metadata column, on two workers; one recording of the metadata layout is
+    annotated too (its windows are its events'), the others keep their loudest windows."""
     import csv
 
     from pipeline.build import run
@@ -347,7 +349,13 @@ def test_group_by_a_metadata_column_on_two_workers(small_corpus, tmp_path):
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    args = build_args(small_corpus, str(tmp_path / "ds"), "--group-by", "site", "--quiet")
+    first = next(r for r in rows if r["type"] == "song")
+    (tmp_path / "notes.csv").write_text(
+        f"file,start,end,label\n{first['file-name']},1.0,2.0,{first['en']}\n"
+        f"{first['file-name']},2.0,3.0,Unknown Bird\n"
+    )
+    args = build_args(small_corpus, str(tmp_path / "ds"), "--group-by", "site", "--quiet",
+                      "--annotations", str(tmp_path / "notes.csv"))  # fmt: skip
     args[args.index("--metadata") + 1] = str(metadata)
     args[args.index("in_memory")] = "multi_processing"
     info = run([*args, "--direct_num_workers", "2", "--max-snippets", "1"])
@@ -361,6 +369,11 @@ def test_group_by_a_metadata_column_on_two_workers(small_corpus, tmp_path):
     songs = [(r["id"], r["en"], f"site:{r['site']}") for r in rows if r["id"] in assignment]
     expected = assign_group_splits(songs, info.split.fractions, info.split.seed)
     assert assignment == expected  # as the launcher computes it, whatever the workers
+    index = _index(str(tmp_path / "ds"))
+    assert index[first["file-name"]] == [(0.0, first["en"], 0.0, 0.0)]
+    assert all(len(rows) == 1 for rows in index.values()) and len(index) == len(assignment)
+    assert [(f["reason"], f["file"]) for f in failures(str(tmp_path / "ds"))
+            if f["reason"].startswith("annotation")] == [("annotation_unknown_label", first["file-name"])]  # fmt: skip
 
 
 # --- several labels in the trainer ------------------------------------------------------------
