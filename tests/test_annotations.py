@@ -309,6 +309,35 @@ def test_multi_hot_records_parse_back_through_schemas(annotated):
     assert len(read_all(output)["train"]) == len(hot) == 11
 
 
+def test_records_and_dataset_json_of_format_1_still_read(annotated, tmp_path):
+    import shutil
+
+    import tensorflow as tf
+
+    from schemas import FEATURES, parse_examples
+
+    _, output = annotated
+    values = json.loads(Path(output, "dataset.json").read_text())
+    Path(tmp_path, "dataset.json").write_text(json.dumps({**values, "format_version": 1}))
+    shutil.copy(Path(output, "labels.txt"), tmp_path)
+    assert read_dataset_info(str(tmp_path)).format_version == 1
+    old = {"spectrogram": b"\0" * 6, "height": 2, "width": 3, "label": 2, "species": "C",
+           "recording_id": "r", "snippet_index": 0, "start_seconds": 0.0, "source_file": "r.wav"}  # fmt: skip
+    feature = {}
+    for key, value in old.items():
+        kind = FEATURES[key][0]
+        if kind == "string":
+            data = value if isinstance(value, bytes) else value.encode()
+            feature[key] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[data]))
+        elif kind == "int64":
+            feature[key] = tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
+        else:
+            feature[key] = tf.train.Feature(float_list=tf.train.FloatList(value=[value]))
+    record = tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+    parsed = parse_examples(tf.constant([record]), 2, 3, num_labels=4)
+    np.testing.assert_array_equal(parsed["labels"].numpy(), [[0, 0, 1, 0]])  # its one label
+
+
 # --- splits that keep groups together ---------------------------------------------------------
 
 
