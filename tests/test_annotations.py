@@ -222,6 +222,7 @@ def annotated(tmp_path_factory) -> tuple[Path, str]:
     (tables / "more.csv").write_text(
         "fid,start_time_s,end_time_s,ebird_codes\n"
         "rec5,1.0,2.0,A\nrec5,1.2,2.2,C\nrec5,1.1,2.0,A\nrec5,6.0,5.0,A\nnosuch,1,2,A\nrec5,3,4,ZZZ\n"
+        "rec8,1,2,ZZZ\n"
     )
     _recording(audio / "rec6.wav", 6.0, [(0.5, 1.5, 1)])
     (tables / "page1.json").write_text(json.dumps({"recordings": [
@@ -280,7 +281,8 @@ def test_every_bad_annotation_is_a_failure_line(annotated):
         ("annotation_end_before_start", "rec5.wav"),
         ("annotation_unknown_file", "nosuch"),
         ("annotation_unknown_label", "rec5.wav"),
-        ("not_annotated", "rec8.wav"),
+        ("annotation_unknown_label", "rec8.wav"),
+        ("not_annotated", "rec8.wav"),  # its one annotation refused: no event left
     ]
     info = read_dataset_info(output)
     assert info.counts.failed_files == 1 and info.counts.input_files == 8

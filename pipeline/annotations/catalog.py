@@ -46,7 +46,7 @@ def annotated_catalog(
 ) -> Catalog:
     """The catalog with every recording's annotation. In the annotations layout, the audio
     files the tables name are the recordings (their species: their most frequent label) and
-    the others fail as not annotated; in another layout, the annotations join its recordings
+    the others, and those left without an event of an incomplete table, fail as not annotated; in another layout, the annotations join its recordings
     and their labels must be among its species."""
     tables = read_annotations(annotations, label_column, secondary_labels)
     species = read_species(species_file) if species_file else None
@@ -62,6 +62,12 @@ def annotated_catalog(
     root, paths = list_audio_files(input_path)
     relative = {_relative(root, path): path for path in paths}
     annotated, failures = annotations_by_file(tables, relative, complete, species)
+    empty = [
+        n for n, a in annotated.items() if not a.complete and all(e.secondary for e in a.events)
+    ]
+    failures += [Failure(name, "not_annotated", "no event of its annotations is left (see their "
+                         "lines), and they are not complete") for name in empty]  # fmt: skip
+    annotated = {name: a for name, a in annotated.items() if name not in empty}
     recordings = [
         with_annotations(
             Recording(
@@ -77,7 +83,7 @@ def annotated_catalog(
         if name in annotated
     ]
     failures += [Failure(name, "not_annotated", "found under --input, named by no annotation table")
-                 for name in relative if name not in annotated]  # fmt: skip
+                 for name in relative if name not in annotated and name not in empty]  # fmt: skip
     labels = label_order(annotated.values())
     if not recordings:
         raise CatalogError(

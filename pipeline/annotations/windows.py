@@ -165,8 +165,9 @@ def recording_windows(
     """(windows, annotations refused) of an annotated recording: those of its events (and of
     its background, when complete); a recording with secondary labels only keeps the windows
     the builder `chosen` ({start: label}), its secondary labels added to each but background."""
+    annotated = complete or any(not e.secondary for e in events)  # (before any is refused)
     events, rejected = check_lengths(events, seconds)
-    if complete or any(not e.secondary for e in events):
+    if annotated:
         windows = annotated_windows(events, seconds, sample_rate, snippet_samples, min_overlap,
                                     complete, background_label)  # fmt: skip
         return windows, rejected
