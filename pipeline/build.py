@@ -34,10 +34,9 @@ from frontend.audio import MissingToolError, check_decoder, check_ffmpeg
 from pipeline import catalog_file, progress
 from pipeline import options as build_options
 from pipeline.annotations import ANNOTATION_REASONS, AnnotationError
-from pipeline.annotations.catalog import annotated_catalog
-from pipeline.annotations.options import GROUPS, group_of
-from pipeline.annotations.recordings import has_background
-from pipeline.catalog import LABEL_ORDER_RULE, Catalog, CatalogError, Recording, build_catalog
+from pipeline.annotations import options as annotation_options
+from pipeline.annotations.catalog import catalog_of, splits_of, with_background_windows
+from pipeline.catalog import LABEL_ORDER_RULE, Catalog, CatalogError, Recording
 from pipeline.outputs import TEMP_PREFIX, complete_shards, write_outputs
 from pipeline.process import (
     EXAMPLES,
@@ -49,10 +48,9 @@ from pipeline.process import (
     failure_outcome,
     write_json,
 )
-from pipeline.split import GROUP_SPLIT_RULE, SPLIT_RULE, assign_group_splits, assign_splits
+from pipeline.split import GROUP_SPLIT_RULE, SPLIT_RULE
 from schemas import (
     ATTRIBUTION_FILE,
-    BACKGROUND_LABEL,
     DATASET_INFO_FILE,
     FAILURES_FILE,
     INDEX_PREFIX,
@@ -247,7 +245,11 @@ def _dataset_info(
         input=InputInfo(opts.input, opts.metadata, opts.layout),
         spectrogram=params,
         image=ImageShape(params.frequency_rows, params.frames),
-        snippets={**opts.snippets.to_dict(), "min_seconds": opts.min_seconds},
+        snippets={
+            **opts.snippets.to_dict(),
+            "min_seconds": opts.min_seconds,
+            **annotation_options.to_dict(opts.annotations, opts.group_by),
+        },
         selections=SelectionInfo(
             types=list(opts.selections.types),
             min_recordings=opts.selections.min_recordings,
@@ -322,31 +324,10 @@ def prepare(argv: list[str]) -> Launch:
         )
         _say(opts, f"Demo corpus: {corpus}")
     _prepare_output(opts.output, opts.overwrite)
-    group_column = "" if opts.group_by in GROUPS else opts.group_by
-    if opts.annotations.path:
-        catalog = annotated_catalog(
-            opts.input, opts.layout, opts.metadata, opts.selections, opts.annotations.path,
-            label_column=opts.annotations.label_column, complete=opts.annotations.complete,
-            secondary_labels=opts.annotations.secondary_labels == "label",
-            species_file=opts.annotations.species, group_column=group_column,
-            background_label=BACKGROUND_LABEL,
-        )  # fmt: skip
-    else:
-        catalog = build_catalog(
-            opts.input, opts.layout, opts.metadata, opts.selections, group_column
-        )
+    catalog = catalog_of(opts)  # with --annotations, theirs (pipeline.annotations.catalog)
     catalog.labels = dataset_labels(catalog.labels, opts.snippets)  # + (background) on request
-    if BACKGROUND_LABEL not in catalog.labels and any(map(has_background, catalog.recordings)):
-        catalog.labels.append(BACKGROUND_LABEL)  # background windows of complete annotations
-    if opts.group_by == "recording":
-        splits = assign_splits(
-            ((r.recording_id, r.species) for r in catalog.recordings), opts.fractions, opts.seed
-        )
-    else:
-        splits = assign_group_splits(
-            ((r.recording_id, r.species, group_of(r, opts.group_by)) for r in catalog.recordings),
-            opts.fractions, opts.seed,
-        )  # fmt: skip
+    with_background_windows(catalog)  # + (background) when complete annotations give some
+    splits = splits_of(catalog, opts)
     options, workers = pipeline_options(beam_args)
     if opts.decoder == "ffmpeg" and workers:  # elsewhere ffmpeg only salvages, if installed
         check_ffmpeg()

@@ -3,10 +3,14 @@ recordings of another layout with the annotations of those a table names."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from pipeline.annotations.options import GROUPS, group_of
 from pipeline.annotations.reading import read_annotations
 from pipeline.annotations.recordings import (
     annotations_by_file,
     dominant_label,
+    has_background,
     label_order,
     with_annotations,
 )
@@ -20,6 +24,11 @@ from pipeline.catalog import (
     build_catalog,
     list_audio_files,
 )
+from pipeline.split import assign_group_splits, assign_splits
+from schemas import BACKGROUND_LABEL
+
+if TYPE_CHECKING:
+    from pipeline.options import BuildOptions
 
 
 def read_species(path: str) -> set[str]:
@@ -90,3 +99,32 @@ def annotated_catalog(
             f"{annotations}: the annotations name none of the recordings under {input_path}"
         )
     return Catalog(recordings, failures, labels, len(relative), {})
+
+
+def catalog_of(opts: BuildOptions) -> Catalog:
+    """The launcher's catalog: of the layout, with the annotations of --annotations."""
+    group_column = "" if opts.group_by in GROUPS else opts.group_by
+    if not opts.annotations.path:
+        return build_catalog(opts.input, opts.layout, opts.metadata, opts.selections, group_column)
+    annotations = opts.annotations
+    return annotated_catalog(
+        opts.input, opts.layout, opts.metadata, opts.selections, annotations.path,
+        label_column=annotations.label_column, complete=annotations.complete,
+        secondary_labels=annotations.secondary_labels == "label", species_file=annotations.species,
+        group_column=group_column, background_label=BACKGROUND_LABEL,
+    )  # fmt: skip
+
+
+def with_background_windows(catalog: Catalog) -> None:
+    """Adds BACKGROUND_LABEL to the labels when complete annotations give background windows."""
+    if BACKGROUND_LABEL not in catalog.labels and any(map(has_background, catalog.recordings)):
+        catalog.labels.append(BACKGROUND_LABEL)
+
+
+def splits_of(catalog: Catalog, opts: BuildOptions) -> dict[str, str]:
+    """{recording id: split}: by recording, or by the groups of --group-by."""
+    if opts.group_by == "recording":
+        pairs = ((r.recording_id, r.species) for r in catalog.recordings)
+        return assign_splits(pairs, opts.fractions, opts.seed)
+    triples = ((r.recording_id, r.species, group_of(r, opts.group_by)) for r in catalog.recordings)
+    return assign_group_splits(triples, opts.fractions, opts.seed)

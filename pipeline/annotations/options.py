@@ -25,6 +25,14 @@ class AnnotationOptions:
     species: str | None = None
 
 
+def to_dict(options: AnnotationOptions, group_by: str) -> dict:
+    """The annotation options as dataset.json records them (empty without --annotations)."""
+    if not options.path:
+        return {"group_by": group_by} if group_by != "recording" else {}
+    return {"annotations": {**dataclasses.asdict(options), "min_overlap": str(options.min_overlap)},
+            "group_by": group_by}  # fmt: skip
+
+
 def _min_overlap(text: str) -> MinOverlap:
     try:
         return MinOverlap.parse(text)
@@ -44,7 +52,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--label-column",
-        help=f"the label column of Raven tables and CSVs (default: the first of {', '.join(LABEL_COLUMNS)})",
+        help="the label column of Raven tables and CSVs (default: the first of "
+        f"{', '.join(LABEL_COLUMNS)}; in a CSV also labels, ebird_codes, Species eBird Code)",
     )
     p.add_argument(
         "--annotations-complete",
