@@ -6,12 +6,16 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.stats import rankdata
 
 from trainer.metrics import average_precision
+
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
 
 THRESHOLDS_FILE = "thresholds.json"
 DEFAULT_THRESHOLD = 0.5  # of a species without a positive validation example
@@ -125,7 +129,9 @@ def read_thresholds(export_dir: str, label_names: Sequence[str]) -> np.ndarray |
     return np.array([values[name] for name in label_names], np.float32)
 
 
-def predict_targets(model, batches) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def predict_targets(
+    model: keras.Model, batches: tf.data.Dataset
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(scores, multi-hot targets, recording ids) of every example of an eval_dataset."""
     scores, targets, recording_ids = [], [], []
     for features in batches:

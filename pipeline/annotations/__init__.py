@@ -7,11 +7,10 @@ from pipeline.annotations.events import (
     Rejected,
     Table,
 )
-from pipeline.annotations.reading import FORMATS, read_annotations
+from pipeline.annotations.reading import read_annotations
 
 __all__ = [
     "ANNOTATION_REASONS",
-    "FORMATS",
     "AnnotationError",
     "Event",
     "Rejected",

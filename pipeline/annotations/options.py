@@ -8,6 +8,7 @@ import dataclasses
 from pipeline.annotations.raven import LABEL_COLUMNS
 from pipeline.annotations.recordings import COMPLETE_CHOICES
 from pipeline.annotations.windows import DEFAULT_MIN_OVERLAP, MinOverlap
+from pipeline.catalog import Recording
 
 SECONDARY_CHOICES = ("label", "ignore")
 GROUPS = ("recording", "site", "recordist", "recordist-date")  # or any metadata column
@@ -99,7 +100,7 @@ def from_args(args: argparse.Namespace) -> AnnotationOptions:
                              args.min_overlap, args.secondary_labels, args.species)  # fmt: skip
 
 
-def group_of(recording, group_by: str) -> str:
+def group_of(recording: Recording, group_by: str) -> str:
     """A recording's group under --group-by; blank values make a group of the recording alone."""
     value = {
         "recording": "",

@@ -10,8 +10,6 @@ from pipeline.annotations.events import AnnotationError, Table
 from pipeline.annotations.raven import is_raven, read_raven
 from pipeline.annotations.xeno_canto import read_xeno_canto
 
-FORMATS = ("raven", "audacity", "csv", "xeno-canto")
-
 
 def table_format(path: str, text: str) -> str:
     """The format of one annotation file, from its name and first line."""
