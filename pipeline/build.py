@@ -20,6 +20,7 @@ from apache_beam.options.pipeline_options import GoogleCloudOptions
 from demo.corpus import default_cache_dir, generate_corpus
 from frontend.audio import MissingToolError
 from pipeline import cli, finish, graph, progress
+from pipeline.annotations import AnnotationError
 from pipeline.catalog import CatalogError
 from pipeline.options import BuildOptions, parse
 from pipeline.plan import BuildError, Plan, audio_seconds_estimate, built_from, make_plan
@@ -32,7 +33,7 @@ class Interrupted(KeyboardInterrupt):
 
 def run(argv: list[str] | None = None) -> DatasetInfo:
     """Builds a dataset; returns its dataset.json content. Raises BuildError, CatalogError,
-    MissingToolError, Interrupted (after removing a local job's temporary files)."""
+    MissingToolError, AnnotationError (an unreadable annotation table), Interrupted (after removing a local job's temporary files)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     opts, beam_args = parse(argv)
     if opts.input is None:
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry: the exit status of pipeline.cli (1 when the build fails, 130 when
     interrupted)."""
     cli.quiet_start()
-    errors = (BuildError, CatalogError, MissingToolError)
+    errors = (BuildError, CatalogError, MissingToolError, AnnotationError)
     return cli.run(lambda: run(argv), errors, "the build stopped before its job started")
 
 

@@ -15,11 +15,13 @@ from apache_beam.io.filesystems import FileSystems
 
 from frontend.audio import AUDIO_EXTENSIONS
 from pipeline.columns import (
+    DATE_COLUMNS,
     FILE_COLUMNS,
     ID_COLUMNS,
     LICENSE_COLUMNS,
     QUALITY_COLUMNS,
     RECORDIST_COLUMNS,
+    SITE_COLUMNS,
     SPECIES_COLUMNS,
     TYPE_COLUMNS,
     URL_COLUMNS,
@@ -28,7 +30,7 @@ from pipeline.columns import (
 )
 from pipeline.outcome import MISSING_FILE, Outcome
 
-LAYOUTS = ("folders", "csv", "master-set")
+LAYOUTS = ("folders", "csv", "master-set", "annotations")
 LABEL_ORDER_RULE = "most recordings first (after selections), ties by species name"
 
 _XC_FILE_NAME = re.compile(r"^XC(\d+)\.[A-Za-z0-9]+$", re.IGNORECASE)
@@ -55,6 +57,10 @@ class Recording:
     size_bytes: int = 0
     recordist: str = ""
     url: str = ""
+    site: str = ""
+    date: str = ""
+    group: str = ""  # the value of --group-by COLUMN
+    events: str = ""  # JSON of its annotation (pipeline.annotations.recordings.Annotated)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,9 +162,10 @@ def _files_by_xc_id(relative_paths: Iterable[str]) -> dict[str, str]:
 
 
 def catalog_from_csv(
-    input_path: str, metadata_path: str
+    input_path: str, metadata_path: str, group_column: str = ""
 ) -> tuple[list[Recording], list[Outcome], int]:
-    """Recordings named by a metadata file; rows and files that do not match become failures."""
+    """Recordings named by a metadata file; rows and files that do not match become failures.
+    `group_column`: a column whose value is each recording's group."""
     rows = read_metadata(metadata_path)
     _check_columns(rows, metadata_path)
     root, paths = list_audio_files(input_path)
@@ -211,6 +218,9 @@ def catalog_from_csv(
                     size_bytes=paths[by_relative[name]],
                     recordist=_first(row, RECORDIST_COLUMNS),
                     url=_first(row, URL_COLUMNS),
+                    site=_first(row, SITE_COLUMNS),
+                    date=_first(row, DATE_COLUMNS),
+                    group=row.get(group_column, "").strip() if group_column else "",
                 )
             )
     failures += [
@@ -312,13 +322,20 @@ def apply_selections(
 
 
 def build_catalog(
-    input_path: str, layout: str, metadata_path: str | None, selections: Selections
+    input_path: str,
+    layout: str,
+    metadata_path: str | None,
+    selections: Selections,
+    group_column: str = "",
 ) -> Catalog:
-    """Discovers the recordings of `input_path` and applies the selections."""
+    """Discovers the recordings of `input_path` and applies the selections (the annotations
+    layout is pipeline.annotations.catalog's)."""
     if layout == "csv":
         if not metadata_path:
             raise CatalogError("--layout csv needs --metadata FILE")
-        recordings, failures, input_files = catalog_from_csv(input_path, metadata_path)
+        recordings, failures, input_files = catalog_from_csv(
+            input_path, metadata_path, group_column
+        )
     elif layout in _NAMING:
         recordings, failures, input_files = catalog_from_paths(input_path, layout)
     else:

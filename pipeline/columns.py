@@ -17,6 +17,8 @@ QUALITY_COLUMNS = (XC_QUALITY, "quality")
 LICENSE_COLUMNS = (XC_LICENSE, "license")
 RECORDIST_COLUMNS = (XC_RECORDIST, "recordist")
 URL_COLUMNS = (XC_URL,)
+SITE_COLUMNS = ("loc", "site")
+DATE_COLUMNS = ("date",)
 
 # ATTRIBUTION.csv, of a dataset (pipeline.build) and of a fetched corpus (pipeline.fetch).
 ATTRIBUTION_COLUMNS = ("recording_id", "species", "recordist", "license", "url", "source_file")

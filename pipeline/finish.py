@@ -10,12 +10,14 @@ import json
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 
+from pipeline.annotations import ANNOTATION_REASONS
+from pipeline.annotations import options as annotation_options
 from pipeline.catalog import LABEL_ORDER_RULE
 from pipeline.outcome import SELECTION_REASONS
 from pipeline.outputs import TEMP_PREFIX, complete_shards, write_json_file
 from pipeline.plan import BuildError, Plan
 from pipeline.process import NAMESPACE
-from pipeline.split import SPLIT_RULE
+from pipeline.split import GROUP_SPLIT_RULE, SPLIT_RULE
 from schemas import (
     DATASET_INFO_FILE,
     FAILURES_FILE,
@@ -66,7 +68,8 @@ def finish(plan: Plan, result, argv: list[str]) -> DatasetInfo:
 
 def _problem(plan: Plan, counts: Counts) -> str | None:
     """Why the dataset is not usable, or None."""
-    refused = sum(n for reason, n in counts.failures.items() if reason not in SELECTION_REASONS)
+    refused = sum(n for reason, n in counts.failures.items()
+                  if reason not in SELECTION_REASONS and reason not in ANNOTATION_REASONS)  # fmt: skip
     fraction = refused / max(1, counts.input_files)
     limit = plan.opts.max_failure_fraction
     if not sum(counts.examples.values()):
@@ -87,7 +90,11 @@ def _dataset_info(plan: Plan, counts: Counts, argv: list[str], problem: str | No
         input=InputInfo(input=opts.input, metadata=opts.metadata, layout=opts.layout),
         spectrogram=params,
         image=ImageShape(height=params.frequency_rows, width=params.frames),
-        snippets={**opts.snippets.to_dict(), "min_seconds": opts.min_seconds},
+        snippets={
+            **opts.snippets.to_dict(),
+            "min_seconds": opts.min_seconds,
+            **annotation_options.to_dict(opts.annotations, opts.group_by),
+        },
         selections=SelectionInfo(
             types=list(opts.selections.types),
             min_recordings=opts.selections.min_recordings,
@@ -95,7 +102,13 @@ def _dataset_info(plan: Plan, counts: Counts, argv: list[str], problem: str | No
             kept_types=catalog.kept_types,
         ),
         labels=LabelsInfo(file=LABELS_FILE, count=len(catalog.labels), order=LABEL_ORDER_RULE),
-        split=SplitInfo(fractions=opts.fractions, seed=opts.seed, rule=SPLIT_RULE),
+        split=SplitInfo(
+            fractions=opts.fractions,
+            seed=opts.seed,
+            rule=SPLIT_RULE
+            if opts.group_by == "recording"
+            else f"{SPLIT_RULE}; {GROUP_SPLIT_RULE}: {opts.group_by}",
+        ),
         compression=opts.compression,
         shards=plan.shards,
         workers=plan.workers,

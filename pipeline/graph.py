@@ -9,6 +9,7 @@ import math
 import apache_beam as beam
 
 from pipeline import catalog_file, progress
+from pipeline.annotations import ANNOTATION_REASONS
 from pipeline.outputs import write_json_file, write_outputs
 from pipeline.plan import Plan
 from pipeline.process import EXAMPLES, OUTCOMES, ProcessRecording, TallyOutcomes
@@ -33,6 +34,7 @@ def construct(plan: Plan) -> beam.Pipeline:
                 plan.catalog.labels,
                 opts.min_seconds,
                 opts.decoder,
+                opts.annotations.min_overlap,
             )
         ).with_outputs(OUTCOMES, main=EXAMPLES)  # fmt: skip
     )
@@ -48,10 +50,14 @@ def construct(plan: Plan) -> beam.Pipeline:
     )
     outcomes = (processed[OUTCOMES], refused) | "All outcomes" >> beam.Flatten()
     if plan.progress_folder:
-        _ = processed[OUTCOMES] | "Progress" >> beam.Map(
-            lambda outcome, folder: progress.note_finished(outcome.file, folder),
-            plan.progress_folder,
-        )
+        _ = (
+            processed[OUTCOMES]
+            | "Recordings' outcomes" >> beam.Filter(lambda o: o.reason not in ANNOTATION_REASONS)
+            | "Progress" >> beam.Map(
+                lambda outcome, folder: progress.note_finished(outcome.file, folder),
+                plan.progress_folder,
+            )
+        )  # fmt: skip
     _ = (
         outcomes
         | "Failures only" >> beam.Filter(lambda outcome: outcome.failed)

@@ -7,6 +7,7 @@ import dataclasses
 
 from frontend.audio import DECODERS
 from frontend.snippets import SnippetSelection
+from pipeline.annotations import options as annotation_options
 from pipeline.catalog import LAYOUTS, Selections
 from schemas import SEED_FRONT_END, SpectrogramParams, compression_of
 from schemas.dataset_info import FREQUENCY_SCALES, NORMALIZATIONS
@@ -39,6 +40,8 @@ class BuildOptions:
     max_failure_fraction: float = 0.1
     overwrite: bool = False
     quiet: bool = False
+    annotations: annotation_options.AnnotationOptions = annotation_options.AnnotationOptions()
+    group_by: str = "recording"
 
 
 def _fractions(text: str) -> dict[str, float]:
@@ -77,7 +80,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--layout",
         choices=LAYOUTS,
-        help="folders: <input>/<species>/<file>; csv: species from --metadata; master-set: 'Species N ST Type.mp3' (default: csv with --metadata, else folders)",
+        help="folders: <input>/<species>/<file>; csv: species from --metadata; master-set: 'Species N ST Type.mp3'; annotations: the files --annotations names (default: csv with --metadata, annotations with --annotations, else folders)",
     )
     p.add_argument(
         "--output",
@@ -261,6 +264,7 @@ def parser() -> argparse.ArgumentParser:
         default=BuildOptions.max_failure_fraction,
         help="fail the job when more than this fraction of input files cannot be used (default: %(default)s)",
     )
+    annotation_options.add_arguments(p, group_by=BuildOptions.group_by)
     p.add_argument("--overwrite", action="store_true", help="replace a dataset already in --output")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors (for scripts)")
     return p
@@ -281,7 +285,9 @@ def parse(argv: list[str]) -> tuple[BuildOptions, list[str]]:
         )
     except ValueError as error:
         flags.error(str(error))
-    layout = args.layout or ("csv" if args.metadata else "folders")
+    layout = args.layout or (
+        "csv" if args.metadata else "annotations" if args.annotations else "folders"
+    )
     options = BuildOptions(
         input=args.input,
         metadata=args.metadata,
@@ -309,5 +315,7 @@ def parse(argv: list[str]) -> tuple[BuildOptions, list[str]]:
         max_failure_fraction=args.max_failure_fraction,
         overwrite=args.overwrite,
         quiet=args.quiet,
+        annotations=annotation_options.from_args(args),
+        group_by=args.group_by,
     )
     return options, beam_args

@@ -9,18 +9,27 @@ import dataclasses
 import json
 
 from frontend.audio import SALVAGE
+from pipeline.annotations.events import ANNOTATION_REASONS
 from schemas import SPLITS, Counts, SpeciesCounts
 
 # The reason of a metadata row whose file is not there (the catalog's), counted on its own.
 MISSING_FILE = "missing_file"
 # Failure reasons that are deliberate choices of the user rather than bad input.
 SELECTION_REASONS = ("filtered_type", "filtered_min_recordings", "filtered_top_species")
+# Reasons that refuse one annotation, not its file (ANNOTATION_REASONS): neither a failed file
+# nor counted against --max-failure-fraction.
+NOT_A_FILE = (MISSING_FILE, *ANNOTATION_REASONS)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Outcome:
     """One input file: the examples it gave (in `split`, of `species`, `background` of them
-    "no bird" windows, read by `decoder`), or, when `reason` is set, why it gave none."""
+    "no bird" windows, read by `decoder`), or, when `reason` is set, why it gave none (or, for
+    a reason of ANNOTATION_REASONS, why one of its annotations gave nothing).
+
+    An annotated recording also gives its `events` (those with windows) and its examples per
+    first label (`examples_per_label`, background included, in place of `species`) and windows
+    per label (`windows_per_label`, every label of a window)."""
 
     file: str
     split: str = ""
@@ -30,6 +39,9 @@ class Outcome:
     decoder: str = ""
     reason: str = ""
     detail: str = ""
+    events: int = 0
+    examples_per_label: dict[str, int] = dataclasses.field(default_factory=dict)
+    windows_per_label: dict[str, int] = dataclasses.field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -45,25 +57,36 @@ class Outcome:
 @dataclasses.dataclass(kw_only=True)
 class Tally:
     """Outcomes added up: recordings and examples per (split, label), failures per reason,
-    recordings per decoder."""
+    recordings per decoder; of annotated recordings, events per split and windows per (split,
+    label)."""
 
     recordings: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     examples: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     failures: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     decoders: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    events: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    windows: collections.Counter = dataclasses.field(default_factory=collections.Counter)
 
     def add(self, outcome: Outcome, background_label: str) -> None:
         if outcome.failed:
             self.failures[outcome.reason] += 1
             return
-        self.recordings[outcome.split, outcome.species] += 1
-        self.examples[outcome.split, outcome.species] += outcome.examples
-        if outcome.background:
-            self.examples[outcome.split, background_label] += outcome.background
+        split = outcome.split
+        self.recordings[split, outcome.species] += 1
+        if outcome.examples_per_label:  # annotated: examples by their first label
+            for label, count in outcome.examples_per_label.items():
+                self.examples[split, label] += count
+        else:
+            self.examples[split, outcome.species] += outcome.examples
+            if outcome.background:
+                self.examples[split, background_label] += outcome.background
         self.decoders[outcome.decoder] += 1
+        self.events[split] += outcome.events
+        for label, count in outcome.windows_per_label.items():
+            self.windows[split, label] += count
 
     def merge(self, other: Tally) -> None:
-        for name in ("recordings", "examples", "failures", "decoders"):
+        for name in ("recordings", "examples", "failures", "decoders", "events", "windows"):
             getattr(self, name).update(getattr(other, name))
 
     def counts(self, labels: list[str], input_files: int) -> Counts:
@@ -90,8 +113,12 @@ class Tally:
                 for label in labels
             },
             failures=failures,
-            failed_files=sum(n for reason, n in failures.items() if reason != MISSING_FILE),
+            failed_files=sum(n for reason, n in failures.items() if reason not in NOT_A_FILE),
             metadata_rows_without_file=failures.get(MISSING_FILE, 0),
             recovered_with_ffmpeg=self.decoders[SALVAGE],
             decoders=dict(sorted(self.decoders.items())),
+            events={split: self.events[split] for split in SPLITS},
+            windows_per_label={label: per_split(self.windows, label) for label in labels}
+            if self.windows
+            else {},
         )

@@ -17,11 +17,11 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 
 from frontend.audio import check_decoder, check_ffmpeg
 from pipeline import catalog_file
-from pipeline.catalog import Catalog, Recording, build_catalog
+from pipeline.annotations.catalog import catalog_of, splits_of, with_background_windows
+from pipeline.catalog import Catalog, Recording
 from pipeline.options import BuildOptions
 from pipeline.outputs import TEMP_PREFIX
 from pipeline.process import dataset_labels
-from pipeline.split import assign_splits
 from schemas import (
     ATTRIBUTION_FILE,
     DATASET_INFO_FILE,
@@ -166,20 +166,20 @@ def prepare_output(output: str, overwrite: bool) -> None:
 
 
 def make_plan(opts: BuildOptions, beam_args: list[str]) -> Plan:
-    """Checks the decoder, readies the output, builds the catalog, splits it by recording and
-    writes labels.txt and the catalog file the job reads."""
+    """Checks the decoder, readies the output, builds the catalog (with --annotations, theirs),
+    splits it by recording (or by the groups of --group-by) and writes labels.txt and the
+    catalog file the job reads."""
     check_decoder(opts.decoder)
     prepare_output(opts.output, opts.overwrite)
-    catalog = build_catalog(opts.input, opts.layout, opts.metadata, opts.selections)
+    catalog = catalog_of(opts)  # pipeline.annotations.catalog: with --annotations, theirs
     beam_options, workers = pipeline_options(
         local_runner_flags(beam_args, audio_seconds_estimate(catalog.recordings))
     )
     if opts.decoder == "ffmpeg" and workers:  # elsewhere ffmpeg only salvages, if installed
         check_ffmpeg()
     catalog.labels = dataset_labels(catalog.labels, opts.snippets)  # + (background) on request
-    splits = assign_splits(
-        ((r.recording_id, r.species) for r in catalog.recordings), opts.fractions, opts.seed
-    )
+    with_background_windows(catalog)  # + (background) when complete annotations give some
+    splits = splits_of(catalog, opts)
     with FileSystems.create(f"{opts.output}/{LABELS_FILE}") as f:
         f.write("".join(f"{label}\n" for label in catalog.labels).encode("utf-8"))
     catalog_path = f"{opts.output}/{catalog_file.CATALOG_FILE}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -13,6 +14,13 @@ from apache_beam.metrics import Metrics
 from frontend.audio import SALVAGE, AudioError, check_ffmpeg
 from frontend.snippets import Scan, SnippetSelection, choose_snippets, quietest_windows
 from frontend.windows import open_windows
+from pipeline.annotations.recordings import Annotated
+from pipeline.annotations.windows import (
+    DEFAULT_MIN_OVERLAP,
+    MinOverlap,
+    Window,
+    recording_windows,
+)
 from pipeline.catalog import CatalogError, Recording
 from pipeline.outcome import Outcome, Tally
 from schemas import BACKGROUND_LABEL, SPLITS, Counts, SpectrogramParams, make_example
@@ -41,6 +49,7 @@ class OutcomeCounters:
         self._written = {split: Metrics.counter(NAMESPACE, f"snippets_{split}") for split in SPLITS}
 
     def count(self, outcome: Outcome) -> None:
+        """Counts a recording's outcome (not those of its refused annotations)."""
         self._read.inc()
         if outcome.failed:
             self._failed.inc()
@@ -55,7 +64,9 @@ class ProcessRecording(beam.DoFn):
     Outcome per file.
 
     Every recording yields exactly one Outcome on the OUTCOMES output: what it gave, or why
-    it gave nothing; the job's counters count it. Bad input never raises; a missing ffmpeg
+    it gave nothing; the job's counters count it. An annotated recording (its `events`) gives
+    the windows of its events, each with every label it overlaps by `min_overlap`, and one
+    more Outcome per annotation refused once its length is known (after its own). Bad input never raises; a missing ffmpeg
     fails the worker at setup when `decoder` is "ffmpeg" (elsewhere ffmpeg only salvages files
     the decoder rejects).
     """
@@ -67,12 +78,14 @@ class ProcessRecording(beam.DoFn):
         labels: list[str],
         min_seconds: float,
         decoder: str = "auto",
+        min_overlap: MinOverlap = DEFAULT_MIN_OVERLAP,
     ) -> None:
         self._params = params
         self._selection = selection
         self._label_of = {species: index for index, species in enumerate(labels)}
         self._min_seconds = min_seconds
         self._decoder = decoder
+        self._min_overlap = min_overlap  # of an annotated event, for a window to carry its label
         self._counters = OutcomeCounters()
 
     def setup(self) -> None:
@@ -85,11 +98,25 @@ class ProcessRecording(beam.DoFn):
     def process(self, element: tuple[Recording, str]) -> Iterator[Any]:
         recording, split = element
         examples, background, decoder = 0, 0, ""
+        per_label: collections.Counter = collections.Counter()  # windows per label
+        first_labels: collections.Counter = collections.Counter()  # windows per first label
         names: dict[int, str] = {}  # the chosen windows' starts and labels
+        annotation = Annotated.from_json(recording.events) if recording.events else None
+        annotated: dict[int, Window] = {}  # those of an annotated recording, with all labels
+        refused: list = []  # its annotations refused once its length is known
 
         def choose(scan: Scan) -> list[int]:
             names.update(self._windows(recording, scan))
-            return sorted(names)
+            if annotation is None:
+                return sorted(names)
+            windows, rejected = recording_windows(
+                annotation.events, annotation.complete, names,
+                scan.length / self._params.sample_rate, self._params.sample_rate,
+                self._params.snippet_samples, self._min_overlap, BACKGROUND_LABEL,
+            )  # fmt: skip
+            annotated.update({window.start: window for window in windows})
+            refused.extend(rejected)
+            return sorted(annotated)
 
         try:
             with open_windows(
@@ -98,13 +125,17 @@ class ProcessRecording(beam.DoFn):
                 for index, (start, image) in enumerate(
                     zip(windows.starts, windows.images, strict=True)
                 ):
+                    window = annotated.get(start) or Window(start=start, labels=(names[start],))
                     examples += 1
-                    background += names[start] == BACKGROUND_LABEL
-                    yield split, *self._example(recording, index, start, names[start], image)
+                    background += window.labels[0] == BACKGROUND_LABEL
+                    per_label.update(window.labels)
+                    first_labels[window.labels[0]] += 1
+                    yield split, *self._example(recording, index, window, image)
                 decoder = windows.decoder
             outcome = Outcome(
                 file=recording.source_file, split=split, species=recording.species,
                 examples=examples - background, background=background, decoder=decoder,
+                **self._annotated_counts(annotation, refused, per_label, first_labels),
             )  # fmt: skip
         except AudioError as error:
             outcome = Outcome(file=recording.source_file, reason=error.reason, detail=error.detail)
@@ -113,6 +144,23 @@ class ProcessRecording(beam.DoFn):
             outcome = Outcome(file=recording.source_file, reason="error", detail=detail)
         self._counters.count(outcome)
         yield beam.pvalue.TaggedOutput(OUTCOMES, outcome)
+        if not outcome.failed:
+            for rejected in refused:
+                yield beam.pvalue.TaggedOutput(
+                    OUTCOMES,
+                    Outcome(file=rejected.file, reason=rejected.reason, detail=rejected.detail),
+                )
+
+    @staticmethod
+    def _annotated_counts(
+        annotation: Annotated | None, refused: list, per_label: dict, first_labels: dict
+    ) -> dict[str, Any]:
+        """The Outcome's counts of an annotated recording (none for another)."""
+        if annotation is None:
+            return {}
+        events = sum(not e.secondary for e in annotation.events) - len(refused)
+        return {"events": events, "windows_per_label": dict(per_label),
+                "examples_per_label": dict(first_labels)}  # fmt: skip
 
     def _windows(self, recording: Recording, scan: Scan) -> dict[int, str]:
         """{sample offset: label} of the windows to write; AudioError for a recording too short
@@ -139,12 +187,14 @@ class ProcessRecording(beam.DoFn):
         return names
 
     def _example(
-        self, recording: Recording, index: int, start: int, name: str, image
+        self, recording: Recording, index: int, window: Window, image
     ) -> tuple[dict, bytes]:
-        """(snippet values, serialized Example) of the window at sample `start`, labelled
-        `name`."""
+        """(snippet values, serialized Example) of one window, labelled with its labels (the
+        first one is its "label" and species)."""
+        name, start = window.labels[0], window.start
         snippet = {
             "label": self._label_of[name],
+            "labels": [self._label_of[label] for label in window.labels],
             "species": name,
             "recording_id": recording.recording_id,
             "snippet_index": index,
@@ -155,6 +205,8 @@ class ProcessRecording(beam.DoFn):
             "quality": recording.quality,
             "recordist": recording.recordist,
             "url": recording.url,
+            "low_hz": window.low_hz,
+            "high_hz": window.high_hz,
         }
         # Keys in sorted order: every build of the same input writes the same bytes.
         return snippet, make_example(image, **snippet).SerializeToString(deterministic=True)

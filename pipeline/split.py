@@ -47,3 +47,28 @@ def assign_splits(
             position += sizes[split]
     assert set(assignment.values()) <= set(SPLITS)
     return assignment
+
+
+GROUP_SPLIT_RULE = (
+    "groups in place of recordings: each group (--group-by) takes the species of most of its "
+    "recordings (ties by name) and is split by the rule above with its name as the id; every "
+    "recording goes with its group"
+)
+
+
+def assign_group_splits(
+    recordings: Iterable[tuple[str, str, str]], fractions: dict[str, float], seed: int
+) -> dict[str, str]:
+    """Maps each recording id to its group's split, given (recording_id, species, group)
+    triples; every recording of a group gets the same split. Independent of order."""
+    members: dict[str, list[str]] = collections.defaultdict(list)
+    species: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for recording_id, name, group in recordings:
+        members[group].append(recording_id)
+        species[group][name] += 1
+    group_species = [
+        (group, min(counts, key=lambda s, c=counts: (-c[s], s)))
+        for group, counts in species.items()
+    ]
+    of_group = assign_splits(group_species, fractions, seed)
+    return {r: of_group[group] for group, ids in members.items() for r in ids}

@@ -10,9 +10,11 @@ from schemas.example import describe_fields
 
 # dataset.json's format version: it goes up whenever the record's fields (schemas.example) or
 # dataset.json's entries change. This code reads the versions in READABLE_VERSIONS, whose
-# records it parses as they are: version 1 has the same Example fields and no "features" entry.
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# records it parses as they are: version 1 has the same Example fields and no "features" entry;
+# version 2 has a "features" entry; version 3 adds every record's "labels" (several per
+# snippet, from annotations) and their band (low_hz, high_hz) to the Example and the index.
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 SPLITS = ("train", "validation", "test")
 DATASET_INFO_FILE = "dataset.json"
 LABELS_FILE = "labels.txt"
@@ -184,6 +186,8 @@ class Counts:
     metadata_rows_without_file: int
     recovered_with_ffmpeg: int
     decoders: dict[str, int]  # recordings per decoder that read them
+    events: dict[str, int] = dataclasses.field(default_factory=dict)  # annotated, per split
+    windows_per_label: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
 
     def split_examples(self, split: str, species: str) -> int:
         """Examples of one species in one split (0 for a species without any)."""

@@ -22,9 +22,10 @@ class Field:
 
     name: str
     dtype: str  # "string", "int64" or "float32" (the index keeps floats as float64)
-    default: str | int | float | None = None  # None: every record has a value
+    default: str | int | float | tuple | None = None  # None: every record has a value
     in_example: bool = True
     in_index: bool = True
+    repeated: bool = False  # a list of values of any length (Int64List / a pyarrow list)
     doc: str
 
     def describe(self) -> dict[str, Any]:
@@ -49,7 +50,14 @@ FIELDS = (
     Field(name="quality", dtype="string", default="", doc="A-E rating (metadata)"),
     Field(name="recordist", dtype="string", default="", in_example=False, doc="(metadata)"),
     Field(name="url", dtype="string", default="", in_example=False, doc="(metadata)"),
-)
+    Field(name="labels", dtype="int64", default=(), repeated=True,
+          doc="every label of the snippet, `label` first (format 3; a record without: `label` "
+              "alone)"),
+    Field(name="low_hz", dtype="float32", default=0.0, in_example=False,
+          doc="lowest frequency of its annotated events' band (0, 0: none given)"),
+    Field(name="high_hz", dtype="float32", default=0.0, in_example=False,
+          doc="highest frequency of its annotated events' band"),
+)  # fmt: skip
 EXAMPLE_FIELDS = tuple(field for field in FIELDS if field.in_example)
 INDEX_FIELDS = tuple(field for field in FIELDS if field.in_index)
 
@@ -60,13 +68,14 @@ def describe_fields() -> dict[str, dict[str, Any]]:
 
 
 def feature_spec() -> dict:
-    """The tf.io parsing spec of the Example: every feature a scalar of its dtype."""
+    """The tf.io parsing spec of the Example: every feature a scalar of its dtype, a repeated
+    one a sparse list of any length (empty in records written before it)."""
     import tensorflow as tf
 
     return {
-        field.name: tf.io.FixedLenFeature(
-            [], tf.dtypes.as_dtype(field.dtype), default_value=field.default
-        )
+        field.name: tf.io.VarLenFeature(tf.dtypes.as_dtype(field.dtype))
+        if field.repeated
+        else tf.io.FixedLenFeature([], tf.dtypes.as_dtype(field.dtype), default_value=field.default)
         for field in EXAMPLE_FIELDS
     }
 
@@ -76,13 +85,30 @@ def index_schema():
     import pyarrow as pa
 
     types = {"string": pa.string(), "int64": pa.int64(), "float32": pa.float64()}
-    return pa.schema([(field.name, types[field.dtype]) for field in INDEX_FIELDS])
+    return pa.schema(
+        [
+            (field.name, pa.list_(types[field.dtype]) if field.repeated else types[field.dtype])
+            for field in INDEX_FIELDS
+        ]
+    )
 
 
 def index_row(split: str, shard: str, snippet: dict[str, Any]) -> dict[str, Any]:
-    """The index row of one snippet (its SNIPPET_FIELDS values) written to `shard`."""
+    """The index row of one snippet (its values, as make_example takes them) written to
+    `shard`; fields with a default may be left out."""
     values = {"split": split, "shard": shard, **snippet}
-    return {field.name: values[field.name] for field in INDEX_FIELDS}
+    return {field.name: _value(field, values) for field in INDEX_FIELDS}
+
+
+def _value(field: Field, values: dict[str, Any]) -> Any:
+    """A field's value among `values`: its default when left out, and a repeated field's
+    `labels` default is the snippet's one `label`."""
+    if field.name in values:
+        value = values[field.name]
+        return list(value) if field.repeated else value
+    if field.name == "labels":
+        return [int(values["label"])]
+    return list(field.default) if field.repeated else field.default
 
 
 @functools.cache
@@ -138,7 +164,12 @@ def _messages() -> dict:
     }
 
 
-def _feature(messages: dict, dtype: str, value: str | bytes | int | float):
+def _feature(messages: dict, field: Field, value: Any):
+    dtype = field.dtype
+    if field.repeated:
+        if dtype != "int64":
+            raise ValueError(f"{field.name}: only int64 fields may be repeated")
+        return messages["Feature"](int64_list=messages["Int64List"](value=[int(v) for v in value]))
     if dtype == "string":
         data = value.encode("utf-8") if isinstance(value, str) else value
         return messages["Feature"](bytes_list=messages["BytesList"](value=[data]))
@@ -172,17 +203,25 @@ def make_example(spectrogram: np.ndarray, **values: Any):
         raise ValueError(f"Example values: missing {missing}, unknown {sorted(unknown)}")
     messages = _messages()
     feature = {
-        field.name: _feature(messages, field.dtype, values.get(field.name, field.default))
-        for field in EXAMPLE_FIELDS
+        field.name: _feature(messages, field, _value(field, values)) for field in EXAMPLE_FIELDS
     }
     return messages["Example"](features=messages["Features"](feature=feature))
 
 
-def parse_examples(serialized, height: int, width: int) -> dict:
-    """Parses a batch (or one) of serialized Examples; "spectrogram" becomes uint8 (..., h, w)."""
+def parse_examples(serialized, height: int, width: int, num_labels: int | None = None) -> dict:
+    """Parses a batch (or one) of serialized Examples; "spectrogram" becomes uint8 (..., h, w).
+    With `num_labels`, "labels" is the multi-hot float32 (..., num_labels) of every label (of
+    "label" alone in a record without "labels", formats 1 and 2); without, it is left out."""
     import tensorflow as tf
 
     features = tf.io.parse_example(serialized, feature_spec())
+    indices = features.pop("labels")
+    if num_labels is not None:
+        dense = tf.sparse.to_dense(indices, default_value=-1)
+        hot = tf.minimum(tf.reduce_sum(tf.one_hot(dense, num_labels), axis=-2), 1.0)
+        alone = tf.one_hot(features["label"], num_labels)
+        present = tf.reduce_any(dense >= 0, axis=-1, keepdims=True)
+        features["labels"] = tf.where(present, hot, alone)
     pixels = tf.io.decode_raw(features["spectrogram"], tf.uint8)
     features["spectrogram"] = tf.reshape(
         pixels, tf.concat([tf.shape(serialized), [height, width]], 0)

@@ -1,8 +1,11 @@
-"""The split by recording: deterministic, independent of order, every species in every split."""
+"""The split by recording: deterministic, independent of order, every species in every split;
+and by group (--group-by): every group in one split."""
 
 from __future__ import annotations
 
-from pipeline.split import assign_splits
+import numpy as np
+
+from pipeline.split import assign_group_splits, assign_splits
 
 
 def test_split_is_deterministic_and_independent_of_order():
@@ -27,3 +30,19 @@ def test_every_recording_of_a_species_goes_to_exactly_one_split_in_proportion():
             4,
             4,
         )
+
+
+def test_group_splits_keep_groups_together_for_any_seed_and_order():
+    rng = np.random.default_rng(0)
+    triples = [(f"r{i}", f"species{i % 3}", f"site{rng.integers(12)}") for i in range(60)]
+    for seed in range(5):
+        splits = assign_group_splits(triples, {"train": 0.6, "validation": 0.2, "test": 0.2}, seed)
+        shuffled = [triples[i] for i in rng.permutation(len(triples))]
+        assert splits == assign_group_splits(
+            shuffled, {"train": 0.6, "validation": 0.2, "test": 0.2}, seed
+        )
+        of_group: dict[str, set[str]] = {}
+        for recording_id, _, group in triples:
+            of_group.setdefault(group, set()).add(splits[recording_id])
+        assert all(len(s) == 1 for s in of_group.values())
+        assert set(splits.values()) == {"train", "validation", "test"}

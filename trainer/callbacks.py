@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from trainer import multilabel
 from trainer.evaluation import predict_split
 from trainer.job_dir import BACKUP_STATE, BACKUP_WEIGHTS, read_json_file, write_json_file
 from trainer.metrics import split_metrics
@@ -17,19 +18,44 @@ from trainer.metrics import split_metrics
 
 class Validation(keras.callbacks.Callback):
     """Scores the validation split after each epoch: val_loss, val_accuracy, val_top5_accuracy and
-    val_recording_accuracy (recordings classified by their snippets' mean probabilities).
+    val_recording_accuracy (recordings classified by their snippets' mean probabilities); with
+    `multi_label`, those of trainer.multilabel (a hit: a true label) and val_mean_ap.
 
     One pass over the split instead of Keras' own validation; the values go into the epoch's
     logs, so the callbacks after this one (CSVLogger, TensorBoard) see them.
     """
 
-    def __init__(self, dataset: tf.data.Dataset, label_names: list[str], label_smoothing: float):
+    def __init__(
+        self,
+        dataset: tf.data.Dataset,
+        label_names: list[str],
+        label_smoothing: float,
+        multi_label: bool = False,
+    ):
         super().__init__()
         self.dataset = dataset
         self.label_names = label_names
-        self.loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+        self.multi_label = multi_label
+        loss = (
+            keras.losses.BinaryCrossentropy if multi_label else keras.losses.CategoricalCrossentropy
+        )
+        self.loss = loss(label_smoothing=label_smoothing)
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.multi_label:
+            scores, targets, recording_ids = multilabel.predict_targets(self.model, self.dataset)
+            thresholds = np.full(len(self.label_names), multilabel.DEFAULT_THRESHOLD)
+            metrics = multilabel.multi_label_metrics(
+                targets, scores, recording_ids, self.label_names, thresholds
+            )
+            logs.update(
+                val_loss=float(self.loss(targets, scores)),
+                val_accuracy=metrics["top1_accuracy"],
+                val_top5_accuracy=metrics["top5_accuracy"],
+                val_recording_accuracy=metrics["per_recording_accuracy"],
+                val_mean_ap=metrics["macro_average_precision"],
+            )
+            return
         probabilities, label_ids, recording_ids = predict_split(self.model, self.dataset)
         metrics = split_metrics(label_ids, probabilities, recording_ids, self.label_names)
         one_hot = np.eye(len(self.label_names), dtype=np.float32)[label_ids]

@@ -14,7 +14,7 @@ import tensorflow as tf
 from matplotlib.figure import Figure
 
 import schemas
-from trainer import TrainerError, inputs
+from trainer import TrainerError, inputs, multilabel
 from trainer.export import load_exported_model
 from trainer.job_dir import JobDir, read_json_file, write_json_file
 from trainer.metrics import split_metrics
@@ -41,12 +41,21 @@ def evaluate(
     job_dir: str,
     *,
     batch_size: int = TrainOptions.batch_size,
+    thresholds: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Predicts every example of a split, computes the metrics and writes them with a plot."""
+    """Predicts every example of a split, computes the metrics and writes them with a plot;
+    with `thresholds` (a multi-label model's), trainer.multilabel's metrics, without a plot."""
     info, label_names = inputs.read_info_and_labels(data_dir)
     if not inputs.split_size(info, split):
         raise TrainerError(f"{data_dir}: the {split} split has no examples")
     batches = inputs.eval_dataset(data_dir, split, info, label_names, batch_size)
+    if thresholds is not None:
+        with inputs.data_errors(data_dir):
+            scores, targets, recording_ids = multilabel.predict_targets(model, batches)
+        metrics = {"split": split, "data_dir": data_dir, **multilabel.multi_label_metrics(
+            targets, scores, recording_ids, label_names, thresholds)}  # fmt: skip
+        write_json_file(JobDir(job_dir).metrics(split), metrics)
+        return metrics
     with inputs.data_errors(data_dir):
         probabilities, label_ids, recording_ids = predict_split(model, batches)
     metrics = {
@@ -99,7 +108,10 @@ def evaluate_job(
         raise TrainerError(
             f"{data_dir}: its labels.txt differs from the one the model was trained with"
         )
-    metrics = evaluate(model, data_dir, split, job_dir, batch_size=batch_size)
+    thresholds = multilabel.read_thresholds(JobDir(job_dir).export, label_names)
+    metrics = evaluate(
+        model, data_dir, split, job_dir, batch_size=batch_size, thresholds=thresholds
+    )
     print(summarize(metrics))
     return metrics
 
@@ -115,10 +127,11 @@ def _trained_on(job_dir: str) -> str:
 
 def summarize(metrics: dict[str, Any]) -> str:
     """The headline metrics of one split, in one line."""
+    multi = f", macro F1 {metrics['macro_f1']:.3f}" if metrics.get("multi_label") else ""
     return (
         f"{metrics['split']}: top-1 {metrics['top1_accuracy']:.3f}, "
         f"top-5 {metrics['top5_accuracy']:.3f}, "
-        f"macro AP {metrics['macro_average_precision']:.3f}, "
+        f"macro AP {metrics['macro_average_precision']:.3f}{multi}, "
         f"per-recording accuracy {metrics['per_recording_accuracy']:.3f} "
         f"({metrics['examples']} snippets, {metrics['recordings']} recordings)"
     )

@@ -50,15 +50,19 @@ def export_model(model: keras.Model, job_dir: str, data_dir: str, *, tflite: boo
     return export_dir
 
 
+def export_dir_of(path: str) -> str:
+    """The export dir of a job dir, or `path` itself (an export dir)."""
+    export_dir = JobDir(path).export
+    return export_dir if tf.io.gfile.exists(os.path.join(export_dir, KERAS_FILE)) else path
+
+
 def load_exported_model(path: str) -> tuple[keras.Model, list[str], schemas.DatasetInfo]:
     """Loads (model, species labels, dataset info) from a job dir or its export dir.
 
     The model takes uint8 spectrograms (batch, height, width) and returns probabilities
     (batch, len(labels)); the dataset info holds the spectrogram parameters it was trained on.
     """
-    export_dir = JobDir(path).export
-    if not tf.io.gfile.exists(os.path.join(export_dir, KERAS_FILE)):
-        export_dir = path
+    export_dir = export_dir_of(path)
     keras_file = os.path.join(export_dir, KERAS_FILE)
     if not tf.io.gfile.exists(keras_file):
         raise TrainerError(f"{path}: no exported model ({EXPORT_DIR}/{KERAS_FILE}) found")

@@ -61,7 +61,7 @@ def _examples(
     height, width = info.image.height, info.image.width
 
     def parse(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
-        features = schemas.parse_examples(serialized, height, width)
+        features = schemas.parse_examples(serialized, height, width, n_classes)
         label = features["label"]
         valid = tf.reduce_all((label >= 0) & (label < n_classes))
         with tf.control_dependencies([tf.debugging.Assert(valid, [LABEL_OUT_OF_RANGE])]):
@@ -92,12 +92,15 @@ def train_dataset(
     cache: bool = False,
     seed: int | None = None,
     mixup: float = 0.0,
+    multi_label: bool = False,
 ) -> tf.data.Dataset:
-    """Endless shuffled (uint8 spectrograms, one-hot labels) batches of the training split.
+    """Endless shuffled (uint8 spectrograms, one-hot labels) batches of the training split;
+    with `multi_label`, the labels are the records' multi-hot vectors of all their labels.
 
     With `balance`, every species present is drawn equally often: one shuffled, repeating
     stream per species (a filter of the split), sampled with tf.data's sample_from_datasets,
-    so a rare species' repeats are spread over the run rather than side by side. Each stream
+    so a rare species' repeats are spread over the run rather than side by side (a snippet of
+    several labels is in the stream of its first). Each stream
     reads the split for its species (with `cache`, from memory). With `mixup` (a > 0), each
     example is mixed with another of its batch and their labels alike, by a Beta(a, a) weight.
     A seed makes the order (and the mixing) repeatable.
@@ -118,7 +121,7 @@ def train_dataset(
         buffer = max(16, SHUFFLE_BUFFER // len(present))
 
         def species_stream(index: int) -> tf.data.Dataset:
-            stream = dataset.filter(lambda _, label: label == index)
+            stream = dataset.filter(lambda _, label, __: label == index)
             return stream.shuffle(buffer, seed=None if seed is None else seed + index).repeat()
 
         dataset = tf.data.Dataset.sample_from_datasets(
@@ -127,8 +130,10 @@ def train_dataset(
     else:
         dataset = dataset.repeat().shuffle(SHUFFLE_BUFFER, seed=seed)
 
-    def one_hot(spectrograms: tf.Tensor, label_ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        return spectrograms, tf.one_hot(label_ids, n_classes)
+    def one_hot(
+        spectrograms: tf.Tensor, label_ids: tf.Tensor, multi_hot: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        return spectrograms, multi_hot if multi_label else tf.one_hot(label_ids, n_classes)
 
     options = tf.data.Options()
     options.deterministic = seed is not None
@@ -158,8 +163,10 @@ def _mixup(dataset: tf.data.Dataset, alpha: float, seed: int | None) -> tf.data.
     return dataset.enumerate().map(mix, num_parallel_calls=AUTOTUNE)
 
 
-def _spectrogram_and_label(features: dict[str, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
-    return features["spectrogram"], features["label"]
+def _spectrogram_and_label(
+    features: dict[str, tf.Tensor],
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    return features["spectrogram"], features["label"], features["labels"]
 
 
 def eval_dataset(

@@ -109,8 +109,10 @@ def build_model(
     mixed_precision: bool = False,
     seed: int | None = None,
     augmentation: Augmentation = Augmentation(),
+    multi_label: bool = False,
 ) -> keras.Model:
-    """Builds the classifier; `weights` is a weights file of the base (see resolve_weights).
+    """Builds the classifier; `weights` is a weights file of the base (see resolve_weights);
+    its outputs are a softmax over the species, or with `multi_label` a sigmoid per species.
 
     The base's BatchNorm runs in inference mode while the base is frozen, and with
     `freeze_batchnorm` (the fine-tuning recipe for pretrained weights) also once it trains;
@@ -145,7 +147,10 @@ def build_model(
         x = base(x, training=False if freeze_batchnorm else None)
         x = keras.layers.Dropout(dropout, seed=seed, name="dropout")(x)
         outputs = keras.layers.Dense(
-            n_classes, activation="softmax", dtype="float32", name="probabilities"
+            n_classes,
+            activation="sigmoid" if multi_label else "softmax",
+            dtype="float32",
+            name="probabilities",
         )(x)
         return keras.Model(inputs, outputs, name=f"birdsong_{base.name}")
     finally:

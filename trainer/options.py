@@ -15,6 +15,7 @@ from typing import Any
 ARCHITECTURES = ("inception-v3", "compact")
 LEARNING_RATE_SCHEDULES = ("constant", "cosine")
 BEST_BY = ("recording_accuracy", "loss")
+MULTI_LABEL = ("auto", "on", "off")
 MIN_IMAGE_SIZE = 75  # the smallest input Inception-v3 accepts
 
 
@@ -55,6 +56,7 @@ class TrainOptions:
     overwrite: bool = False
     backup_every_steps: int = 0
     export_tflite: bool = False
+    multi_label: str = "auto"  # on: sigmoid per species; auto: on for datasets of several labels
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -19,6 +19,7 @@ from trainer.options import (
     BEST_BY,
     LEARNING_RATE_SCHEDULES,
     MIN_IMAGE_SIZE,
+    MULTI_LABEL,
     PRESETS,
     TrainOptions,
 )
@@ -175,6 +176,16 @@ def _parser() -> argparse.ArgumentParser:
         choices=BEST_BY,
         help="the exported epoch: highest per-recording validation accuracy (ties: lowest "
         "val_loss), or lowest val_loss (default %(default)s)",
+    )
+
+    _option(
+        parser,
+        "--multi-label",
+        choices=MULTI_LABEL,
+        help="on: a sigmoid per species with binary cross-entropy, for snippets of several "
+        "labels, and a threshold per species chosen on validation (F1-optimal, exported in "
+        "thresholds.json, used by predict); auto: on for datasets built from annotations "
+        "(default %(default)s)",
     )
 
     augment = parser.add_argument_group("augmentation (training only, inside the model)")

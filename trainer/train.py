@@ -21,7 +21,7 @@ import tensorflow as tf
 
 import schemas
 from schemas import DatasetFormatError
-from trainer import inputs
+from trainer import inputs, multilabel
 from trainer.callbacks import Backup, BestEpoch, EpochLog, Validation
 from trainer.evaluation import evaluate, summarize
 from trainer.export import export_model
@@ -63,6 +63,7 @@ class Run:
     mixed_precision: bool
     train_data: tf.data.Dataset
     validation_data: tf.data.Dataset
+    multi_label: bool = False  # a sigmoid per species, thresholds chosen on validation
 
     def new_model(self, base_weights: str | None, *, mixed_precision: bool) -> keras.Model:
         """The classifier of these options, its base initialised from `base_weights`."""
@@ -85,6 +86,7 @@ class Run:
                 gain=options.gain,
                 contrast=options.contrast,
             ),
+            multi_label=self.multi_label,
         )
 
     def phases(self) -> list[Phase]:
@@ -142,6 +144,7 @@ def prepare(args: TrainOptions) -> Run:
     job = JobDir(args.job_dir)
     job.start_run(args)
     mixed_precision = _log_devices() and args.mixed_precision
+    multi_label = multilabel.wanted(args.multi_label, info.counts.windows_per_label)
     train_data = inputs.train_dataset(
         args.data_dir,
         info,
@@ -151,6 +154,7 @@ def prepare(args: TrainOptions) -> Run:
         cache=args.cache,
         seed=args.seed,
         mixup=args.mixup,
+        multi_label=multi_label,
     )
     validation_data = inputs.eval_dataset(
         args.data_dir, "validation", info, label_names, args.batch_size, cache=True
@@ -164,6 +168,7 @@ def prepare(args: TrainOptions) -> Run:
         mixed_precision=mixed_precision,
         train_data=train_data,
         validation_data=validation_data,
+        multi_label=multi_label,
     )
 
 
@@ -187,7 +192,7 @@ def fit_phase(
     set_phase(model, phase.number, args.unfreeze_from)
     steps_per_epoch = args.steps_per_epoch or inputs.steps_per_epoch(run.info, args.batch_size)
     learning_rate = _learning_rate(args, phase.learning_rate, phase.epochs, steps_per_epoch)
-    _compile(model, args, learning_rate)
+    _compile(model, args, learning_rate, run.multi_label)
     backup_dir = job.backup(phase.number)
     resumed_at = Backup.restore(model, backup_dir)
     logger.info("phase %d: %s", phase.number, "head only" if phase.number == 1 else "base and head")
@@ -200,7 +205,7 @@ def fit_phase(
         shuffle=False,  # the dataset shuffles itself
         verbose=1 if on_terminal else 0,
         callbacks=[
-            Validation(run.validation_data, run.label_names, args.label_smoothing),
+            Validation(run.validation_data, run.label_names, args.label_smoothing, run.multi_label),
             *([] if on_terminal else [EpochLog()]),
             *_callbacks(args, job, backup_dir),
             *extra_callbacks,
@@ -219,9 +224,15 @@ def finish(run: Run) -> dict[str, Any]:
     model = run.new_model(None, mixed_precision=False)
     model.load_weights(run.job.checkpoint(BEST_WEIGHTS))
     export_dir = export_model(model, args.job_dir, args.data_dir, tflite=args.export_tflite)
+    thresholds = None
+    if run.multi_label:  # F1-optimal per species on validation, exported beside the model
+        scores, targets, _ = multilabel.predict_targets(model, run.validation_data)
+        thresholds = multilabel.best_thresholds(targets, scores)
+        multilabel.write_thresholds(export_dir, run.label_names, thresholds)
     metrics = {}
     if inputs.split_size(run.info, "test"):
-        metrics = evaluate(model, args.data_dir, "test", args.job_dir, batch_size=args.batch_size)
+        metrics = evaluate(model, args.data_dir, "test", args.job_dir, batch_size=args.batch_size,
+                           thresholds=thresholds)  # fmt: skip
     print(_summary(run, export_dir, metrics))
     return metrics
 
@@ -264,11 +275,20 @@ def _compile(
     model: keras.Model,
     args: TrainOptions,
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule,
+    multi_label: bool = False,
 ) -> None:
+    optimizer = keras.optimizers.Adam(
+        learning_rate, epsilon=args.epsilon, weight_decay=args.weight_decay or None
+    )
+    if multi_label:
+        model.compile(
+            optimizer=optimizer,
+            loss=keras.losses.BinaryCrossentropy(label_smoothing=args.label_smoothing),
+            metrics=[keras.metrics.AUC(curve="PR", multi_label=True, name="mean_ap")],
+        )
+        return
     model.compile(
-        optimizer=keras.optimizers.Adam(
-            learning_rate, epsilon=args.epsilon, weight_decay=args.weight_decay or None
-        ),
+        optimizer=optimizer,
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing),
         metrics=[
             keras.metrics.CategoricalAccuracy(name="accuracy"),

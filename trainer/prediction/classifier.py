@@ -6,7 +6,8 @@ import numpy as np
 import tensorflow as tf
 
 from schemas import DatasetFormatError
-from trainer.export import load_exported_model
+from trainer.export import export_dir_of, load_exported_model
+from trainer.multilabel import read_thresholds
 
 
 class Classifier:
@@ -14,6 +15,8 @@ class Classifier:
 
     def __init__(self, model_path: str, batch_size: int = 32) -> None:
         self.model, self.labels, info = load_exported_model(model_path)
+        # A multi-label model's threshold per species; None: a softmax over the species.
+        self.thresholds = read_thresholds(export_dir_of(model_path), self.labels)
         self.params = info.spectrogram
         self.batch_size = batch_size
         shape = (self.params.frequency_rows, self.params.frames)

@@ -49,6 +49,7 @@ def result_rows(
     aggregate: str = "mean",
     timeline: bool = False,
     min_score: float = 0.0,
+    thresholds: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of one file: its top-k species over all windows, then (timeline) each window's.
 
@@ -56,7 +57,9 @@ def result_rows(
     "failed" row; a file shorter than a window has a note. Missing values are None. With a
     model trained with the background class, a window where it wins is a "no_detection" row
     without species, and the file's species are ranked by the windows where a bird was
-    detected (all windows when there is none).
+    detected (all windows when there is none). With a multi-label model's `thresholds`, each
+    window gives one row per species at or above its threshold (best first; "no_detection"
+    when none is), and background is detected where its own score reaches its threshold.
     """
     empty = dict.fromkeys(columns(top_k))
     if item.error:
@@ -71,7 +74,11 @@ def result_rows(
     windows = item.probabilities
     bird = np.ones(len(windows), bool)
     if labels[-1] == BACKGROUND_LABEL:
-        bird = windows.argmax(axis=1) != len(labels) - 1
+        if thresholds is None:
+            bird = windows.argmax(axis=1) != len(labels) - 1
+        else:
+            bird = windows[:, -1] < thresholds[-1]
+            thresholds = thresholds[:-1]
         labels, windows = labels[:-1], windows[:, :-1]
     detected = windows[bird] if bird.any() else windows
     scores = detected.max(axis=0) if aggregate == "max" else detected.mean(axis=0)
@@ -79,9 +86,22 @@ def result_rows(
     if timeline:
         for start, window, is_bird in zip(item.starts, windows, bird, strict=True):
             end = min(start + params.snippet_samples, item.length)
-            if not is_bird:
+            heard = [] if thresholds is None else [
+                i for i in np.argsort(-window, kind="stable")
+                if window[i] >= max(thresholds[i], min_score)
+            ]  # fmt: skip
+            if not is_bird or (thresholds is not None and not heard):
                 times = {"start_s": round(start / rate, 3), "end_s": round(end / rate, 3)}
                 rows.append({**empty, "file": item.path, "kind": "no_detection", **times})
+            elif thresholds is not None:
+                for i in heard:
+                    detection = {
+                        **row("window", start, end, window),
+                        **_top(window[[i]], [labels[i]], 1),
+                    }
+                    others = {f"{name}_{rank}": None for rank in range(2, top_k + 1)
+                              for name in ("species", "score")}  # fmt: skip
+                    rows.append({**detection, **others})
             elif window.max() >= min_score:
                 rows.append(row("window", start, end, window))
     return rows

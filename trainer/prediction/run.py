@@ -34,6 +34,7 @@ def predict(args: argparse.Namespace) -> int:
         "aggregate": args.aggregate,
         "timeline": args.timeline,
         "min_score": args.min_score,
+        "thresholds": classifier.thresholds,
     }
     progress = None if args.quiet else Progress(len(paths), None, say=_say, unit="files")
     began, windows, failed = time.monotonic(), 0, 0
