@@ -35,6 +35,7 @@ def construct(plan: Plan) -> beam.Pipeline:
                 opts.min_seconds,
                 opts.decoder,
                 opts.annotations.min_overlap,
+                opts.annotations.secondary_labels == "exclude-as-negative",
             )
         ).with_outputs(OUTCOMES, main=EXAMPLES)  # fmt: skip
     )

@@ -65,7 +65,8 @@ class ProcessRecording(beam.DoFn):
 
     Every recording yields exactly one Outcome on the OUTCOMES output: what it gave, or why
     it gave nothing; the job's counters count it. An annotated recording (its `events`) gives
-    the windows of its events, each with every label it overlaps by `min_overlap`, and one
+    the windows of its events, each with every label it overlaps by `min_overlap` (with
+    `mask_secondary`, its secondary labels masked instead), and one
     more Outcome per annotation refused once its length is known (after its own). Bad input never raises; a missing ffmpeg
     fails the worker at setup when `decoder` is "ffmpeg" (elsewhere ffmpeg only salvages files
     the decoder rejects).
@@ -79,6 +80,7 @@ class ProcessRecording(beam.DoFn):
         min_seconds: float,
         decoder: str = "auto",
         min_overlap: MinOverlap = DEFAULT_MIN_OVERLAP,
+        mask_secondary: bool = False,
     ) -> None:
         self._params = params
         self._selection = selection
@@ -86,6 +88,7 @@ class ProcessRecording(beam.DoFn):
         self._min_seconds = min_seconds
         self._decoder = decoder
         self._min_overlap = min_overlap  # of an annotated event, for a window to carry its label
+        self._mask_secondary = mask_secondary  # secondary labels masked, not labels
         self._counters = OutcomeCounters()
 
     def setup(self) -> None:
@@ -113,6 +116,7 @@ class ProcessRecording(beam.DoFn):
                 annotation.events, annotation.complete, names,
                 scan.length / self._params.sample_rate, self._params.sample_rate,
                 self._params.snippet_samples, self._min_overlap, BACKGROUND_LABEL,
+                self._mask_secondary,
             )  # fmt: skip
             annotated.update({window.start: window for window in windows})
             refused.extend(rejected)
@@ -195,6 +199,7 @@ class ProcessRecording(beam.DoFn):
         snippet = {
             "label": self._label_of[name],
             "labels": [self._label_of[label] for label in window.labels],
+            "masked_labels": [self._label_of[label] for label in window.masked],
             "species": name,
             "recording_id": recording.recording_id,
             "snippet_index": index,

@@ -12,9 +12,10 @@ from schemas.example import describe_fields
 # dataset.json's entries change. This code reads the versions in READABLE_VERSIONS, whose
 # records it parses as they are: version 1 has the same Example fields and no "features" entry;
 # version 2 has a "features" entry; version 3 adds every record's "labels" (several per
-# snippet, from annotations) and their band (low_hz, high_hz) to the Example and the index.
-FORMAT_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+# snippet, from annotations) and their band (low_hz, high_hz) to the Example and the index;
+# version 4 adds "masked_labels" (labels the loss skips, secondary species).
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 SPLITS = ("train", "validation", "test")
 DATASET_INFO_FILE = "dataset.json"
 LABELS_FILE = "labels.txt"

@@ -53,6 +53,10 @@ FIELDS = (
     Field(name="labels", dtype="int64", default=(), repeated=True,
           doc="every label of the snippet, `label` first (format 3; a record without: `label` "
               "alone)"),
+    Field(name="masked_labels", dtype="int64", default=(), repeated=True,
+          doc="labels neither present nor absent in the snippet (a recording's secondary "
+              "species with --secondary-labels exclude-as-negative): the loss skips them "
+              "(format 4; a record without: none)"),
     Field(name="low_hz", dtype="float32", default=0.0, in_example=False,
           doc="lowest frequency of its annotated events' band (0, 0: none given)"),
     Field(name="high_hz", dtype="float32", default=0.0, in_example=False,
@@ -211,19 +215,30 @@ def make_example(spectrogram: np.ndarray, **values: Any):
 def parse_examples(serialized, height: int, width: int, num_labels: int | None = None) -> dict:
     """Parses a batch (or one) of serialized Examples; "spectrogram" becomes uint8 (..., h, w).
     With `num_labels`, "labels" is the multi-hot float32 (..., num_labels) of every label (of
-    "label" alone in a record without "labels", formats 1 and 2); without, it is left out."""
+    "label" alone in a record without "labels", formats 1 and 2), and "masked_labels" the
+    multi-hot float32 of its masked labels that are not among its labels (none before format
+    4); without, both are left out."""
     import tensorflow as tf
 
     features = tf.io.parse_example(serialized, feature_spec())
-    indices = features.pop("labels")
+    indices, masked = features.pop("labels"), features.pop("masked_labels")
     if num_labels is not None:
-        dense = tf.sparse.to_dense(indices, default_value=-1)
-        hot = tf.minimum(tf.reduce_sum(tf.one_hot(dense, num_labels), axis=-2), 1.0)
+        hot = _multi_hot(indices, num_labels)
         alone = tf.one_hot(features["label"], num_labels)
-        present = tf.reduce_any(dense >= 0, axis=-1, keepdims=True)
+        listed = tf.sparse.to_dense(indices, default_value=-1)
+        present = tf.reduce_any(listed >= 0, axis=-1, keepdims=True)
         features["labels"] = tf.where(present, hot, alone)
+        features["masked_labels"] = _multi_hot(masked, num_labels) * (1.0 - features["labels"])
     pixels = tf.io.decode_raw(features["spectrogram"], tf.uint8)
     features["spectrogram"] = tf.reshape(
         pixels, tf.concat([tf.shape(serialized), [height, width]], 0)
     )
     return features
+
+
+def _multi_hot(indices, num_labels: int):
+    """The multi-hot float32 (..., num_labels) of a sparse batch of label ids."""
+    import tensorflow as tf
+
+    dense = tf.sparse.to_dense(indices, default_value=-1)
+    return tf.minimum(tf.reduce_sum(tf.one_hot(dense, num_labels), axis=-2), 1.0)

@@ -345,6 +345,7 @@ def test_records_and_dataset_json_of_format_1_still_read(annotated, tmp_path):
     record = tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
     parsed = parse_examples(tf.constant([record]), 2, 3, num_labels=4)
     np.testing.assert_array_equal(parsed["labels"].numpy(), [[0, 0, 1, 0]])  # its one label
+    np.testing.assert_array_equal(parsed["masked_labels"].numpy(), [[0, 0, 0, 0]])  # none
 
 
 # --- splits that keep groups together (assign_group_splits itself: test_split.py) -------------
@@ -401,16 +402,28 @@ def test_group_by_a_metadata_column_on_two_workers_with_annotations(small_corpus
 
 @pytest.fixture(scope="module")
 def multi_label_job(annotated, tmp_path_factory) -> tuple[str, str]:
-    """The annotated recordings built with a validation split, and a multi-label model trained
-    on them for a few steps (the mode chosen by itself: the dataset has annotated windows)."""
+    """The annotated recordings built with a validation split, rec2 and rec6 with xeno-canto
+    `also` species (A; C and an unknown one) masked by --secondary-labels exclude-as-negative,
+    and a multi-label model trained on them for a few steps (the mode chosen by itself: the
+    dataset has annotated windows)."""
+    import shutil
+
     from pipeline.build import run
     from trainer import task
 
     root, _ = annotated
+    tables = tmp_path_factory.mktemp("secondary-tables")
+    for table in (root / "tables").iterdir():
+        shutil.copy(table, tables)
+    (tables / "also.json").write_text(json.dumps({"recordings": [
+        {"id": "6", "file-name": "rec6.wav", "also": ["A", "B"]},  # B: rec6's own label
+        {"id": "2", "file-name": "rec2.wav", "also": ["C", "Unknown bird"]},
+    ]}))  # fmt: skip
     data = str(tmp_path_factory.mktemp("split-dataset"))
-    run(["--input", str(root / "audio"), "--annotations", str(root / "tables" / "*"),
+    run(["--input", str(root / "audio"), "--annotations", str(tables / "*"),
          "--output", data, "--species", str(root / "species.txt"), "--split", "0.6,0.4,0",
-         "--direct_running_mode", "in_memory", "--max-failure-fraction", "0.2", "--quiet"])  # fmt: skip
+         "--secondary-labels", "exclude-as-negative",
+         "--direct_running_mode", "in_memory", "--max-failure-fraction", "0.3", "--quiet"])  # fmt: skip
     job = str(tmp_path_factory.mktemp("multi-label-job"))
     status = task.main([
         "--data-dir", data, "--job-dir", job, "--architecture", "compact", "--image-size", "75",
@@ -419,6 +432,37 @@ def multi_label_job(annotated, tmp_path_factory) -> tuple[str, str]:
     ])  # fmt: skip
     assert status == 0
     return data, job
+
+
+def test_secondary_species_excluded_as_negative_are_masked_labels(multi_label_job):
+    """The `also` species are masked labels, not labels, of their recordings' windows (its own
+    label never masked, an unknown one a failure line), in the index and through tf.data."""
+    import pyarrow.parquet as pq
+
+    from trainer import inputs
+    from trainer.multilabel import targets as masked_targets
+
+    data, _ = multi_label_job
+    info, labels = inputs.read_info_and_labels(data)
+    assert info.format_version == 4 and labels == ["B", "A", "C", BACKGROUND_LABEL]
+    options = json.loads(Path(data, "dataset.json").read_text())["snippets"]["annotations"]
+    assert options["secondary_labels"] == "exclude-as-negative"
+    rows = [r for p in Path(data).glob("index-*.parquet") for r in pq.read_table(p).to_pylist()]
+    masked = {(r["source_file"], round(r["start_seconds"], 2)): (r["labels"], r["masked_labels"])
+              for r in rows if r["masked_labels"]}  # fmt: skip
+    assert masked == {("rec6.wav", 0.0): ([0], [1]), ("rec2.wav", 0.0): ([0], [2])}
+    refused = {(f["reason"], f["file"]) for f in failures(data)}
+    assert ("annotation_unknown_label", "rec2.wav") in refused  # "Unknown bird"
+    targets = {}
+    for split in ("train", "validation"):
+        for batch in inputs.eval_dataset(data, split, info, labels, 4):
+            truth = masked_targets(batch["labels"], batch["masked_labels"])
+            keys = zip(batch["source_file"].numpy(), batch["start_seconds"].numpy(), strict=True)
+            for (file, start), row in zip(keys, truth.numpy(), strict=True):
+                targets[(file.decode(), round(float(start), 2))] = row.tolist()
+    assert targets[("rec6.wav", 0.0)] == [1, -1, 0, 0]
+    assert targets[("rec2.wav", 0.0)] == [1, 0, -1, 0]
+    assert sum(-1 in row for row in targets.values()) == 2
 
 
 def test_a_multi_label_model_trains_and_exports_its_thresholds(multi_label_job):
@@ -467,3 +511,38 @@ def test_predict_writes_every_species_above_its_threshold(multi_label_job, annot
         expected += [(round(start / RATE, 3), name) for name in found]
     written = [(float(r["start_s"]), r["species_1"] or None) for r in rows if r["kind"] != "file"]
     assert written == expected and len(set(written)) == len(written)
+
+
+def test_the_masked_loss_is_binary_cross_entropy_of_the_unmasked_entries():
+    import keras
+
+    from trainer.losses import MaskedAUC, MaskedBinaryCrossentropy
+    from trainer.multilabel import best_thresholds, multi_label_metrics
+
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 2, (5, 4)).astype(np.float32)
+    y_pred = rng.uniform(0.05, 0.95, (5, 4)).astype(np.float32)
+    for smoothing in (0.0, 0.1):  # nothing masked: Keras' own binary cross-entropy
+        plain = keras.losses.BinaryCrossentropy(label_smoothing=smoothing)(y_true, y_pred)
+        masked = MaskedBinaryCrossentropy(label_smoothing=smoothing)(y_true, y_pred)
+        np.testing.assert_allclose(float(masked), float(plain), rtol=1e-6)
+    # row 1: (-ln 0.8 - ln 0.6) / 2, the masked 0.9 skipped; row 2: ln 2; their mean
+    y_true = np.array([[1, 0, -1], [0, 1, 1]], np.float32)
+    y_pred = np.array([[0.8, 0.4, 0.9], [0.5, 0.5, 0.5]], np.float32)
+    expected = ((-np.log(0.8) - np.log(0.6)) / 2 + np.log(2)) / 2
+    np.testing.assert_allclose(float(MaskedBinaryCrossentropy()(y_true, y_pred)), expected, 1e-5)
+    config = MaskedBinaryCrossentropy(label_smoothing=0.1).get_config()
+    assert keras.losses.deserialize(keras.losses.serialize(
+        MaskedBinaryCrossentropy(**config))).label_smoothing == 0.1  # fmt: skip
+    # metrics and thresholds: a masked entry is no negative (a high score there costs nothing)
+    y_true = np.array([[1, 0], [0, -1], [0, 1]], np.float32)
+    y_pred = np.array([[0.9, 0.2], [0.1, 0.95], [0.2, 0.6]], np.float32)
+    auc = MaskedAUC(curve="PR", multi_label=True)
+    auc.update_state(y_true, y_pred)
+    assert float(auc.result()) > 0.99
+    np.testing.assert_allclose(best_thresholds(y_true, y_pred), [0.55, 0.4])
+    metrics = multi_label_metrics(
+        y_true, y_pred, ["r1", "r2", "r3"], ["X", "Y"], np.array([0.5, 0.5])
+    )
+    assert metrics["per_species"]["Y"]["average_precision"] == 1.0
+    assert metrics["per_species"]["Y"]["precision"] == 1.0  # unmasked, 0.95 would make it 0.5

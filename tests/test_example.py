@@ -16,7 +16,8 @@ def test_examples_without_tensorflow_equal_tf_train_example():
               "snippet_index": 3, "start_seconds": 12.345678, "source_file": "a/b c.mp3",
               "sound_type": "song", "license": "//creativecommons.org/licenses/by/4.0/",
               "quality": ""}  # fmt: skip
-    ours = make_example(image, **values, labels=[7, 2]).SerializeToString(deterministic=True)
+    example = make_example(image, **values, labels=[7, 2], masked_labels=[2, 5])
+    ours = example.SerializeToString(deterministic=True)
     everything = {"spectrogram": image.tobytes(), "height": 6, "width": 5, **values}
     feature = {}
     for key, value in everything.items():
@@ -29,10 +30,13 @@ def test_examples_without_tensorflow_equal_tf_train_example():
         else:
             feature[key] = tf.train.Feature(float_list=tf.train.FloatList(value=[value]))
     feature["labels"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[7, 2]))
+    feature["masked_labels"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[2, 5]))
     reference = tf.train.Example(features=tf.train.Features(feature=feature))
     assert ours == reference.SerializeToString(deterministic=True)
     parsed = parse_examples(tf.constant([ours]), 6, 5, num_labels=8)
     np.testing.assert_array_equal(parsed["labels"][0].numpy(), [0, 0, 1, 0, 0, 0, 0, 1])
+    masked = parsed["masked_labels"][0].numpy()  # a label is never masked
+    np.testing.assert_array_equal(masked, [0, 0, 0, 0, 0, 1, 0, 0])
     np.testing.assert_array_equal(parsed["spectrogram"][0].numpy(), image)
     assert parsed["species"][0].numpy().decode() == values["species"]
     assert parsed["start_seconds"][0].numpy() == np.float32(values["start_seconds"])

@@ -13,13 +13,15 @@ import tensorflow as tf
 from trainer import multilabel
 from trainer.evaluation import predict_split
 from trainer.job_dir import BACKUP_STATE, BACKUP_WEIGHTS, read_json_file, write_json_file
+from trainer.losses import MaskedBinaryCrossentropy
 from trainer.metrics import split_metrics
 
 
 class Validation(keras.callbacks.Callback):
     """Scores the validation split after each epoch: val_loss, val_accuracy, val_top5_accuracy and
     val_recording_accuracy (recordings classified by their snippets' mean probabilities); with
-    `multi_label`, those of trainer.multilabel (a hit: a true label) and val_mean_ap.
+    `multi_label`, those of trainer.multilabel (a hit: a true label) and val_mean_ap, the
+    loss and metrics skipping masked labels.
 
     One pass over the split instead of Keras' own validation; the values go into the epoch's
     logs, so the callbacks after this one (CSVLogger, TensorBoard) see them.
@@ -36,9 +38,7 @@ class Validation(keras.callbacks.Callback):
         self.dataset = dataset
         self.label_names = label_names
         self.multi_label = multi_label
-        loss = (
-            keras.losses.BinaryCrossentropy if multi_label else keras.losses.CategoricalCrossentropy
-        )
+        loss = MaskedBinaryCrossentropy if multi_label else keras.losses.CategoricalCrossentropy
         self.loss = loss(label_smoothing=label_smoothing)
 
     def on_epoch_end(self, epoch, logs=None):

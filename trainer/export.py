@@ -16,6 +16,7 @@ import tensorflow as tf
 
 import schemas
 import trainer.layers  # noqa: F401  (registers the custom layers that model.keras refers to)
+import trainer.losses  # noqa: F401  (and the multi-label loss and metric it was compiled with)
 from trainer import TrainerError
 from trainer.job_dir import EXPORT_DIR, JobDir
 

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 import schemas
 from schemas import DatasetFormatError
+from trainer.multilabel import MASKED, targets
 
 AUTOTUNE = tf.data.AUTOTUNE
 SHUFFLE_BUFFER = 1024
@@ -95,14 +96,16 @@ def train_dataset(
     multi_label: bool = False,
 ) -> tf.data.Dataset:
     """Endless shuffled (uint8 spectrograms, one-hot labels) batches of the training split;
-    with `multi_label`, the labels are the records' multi-hot vectors of all their labels.
+    with `multi_label`, the labels are the records' multi-hot vectors of all their labels,
+    MASKED (-1) at their masked labels (see trainer.losses).
 
     With `balance`, every species present is drawn equally often: one shuffled, repeating
     stream per species (a filter of the split), sampled with tf.data's sample_from_datasets,
     so a rare species' repeats are spread over the run rather than side by side (a snippet of
     several labels is in the stream of its first). Each stream
     reads the split for its species (with `cache`, from memory). With `mixup` (a > 0), each
-    example is mixed with another of its batch and their labels alike, by a Beta(a, a) weight.
+    example is mixed with another of its batch and their labels alike, by a Beta(a, a) weight
+    (a label masked in either stays masked).
     A seed makes the order (and the mixing) repeatable.
     """
     n_classes = len(label_names)
@@ -145,7 +148,8 @@ def train_dataset(
 
 
 def _mixup(dataset: tf.data.Dataset, alpha: float, seed: int | None) -> tf.data.Dataset:
-    """Mixes each example of a batch with the batch's reverse, labels too, by Beta(a, a)."""
+    """Mixes each example of a batch with the batch's reverse, labels too, by Beta(a, a); a
+    label masked in either is masked in the mix."""
     base = tf.constant(np.random.default_rng(seed).integers(2**31, size=2), tf.int64)
 
     def mix(step: tf.Tensor, batch: tuple[tf.Tensor, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
@@ -158,6 +162,8 @@ def _mixup(dataset: tf.data.Dataset, alpha: float, seed: int | None) -> tf.data.
         images = tf.cast(spectrograms, tf.float32)
         mixed = weight[:, None, None] * images + (1 - weight[:, None, None]) * images[::-1]
         mixed_one_hot = weight[:, None] * one_hot + (1 - weight[:, None]) * one_hot[::-1]
+        masked = (one_hot < 0) | (one_hot[::-1] < 0)
+        mixed_one_hot = tf.where(masked, MASKED, mixed_one_hot)
         return tf.cast(tf.round(mixed), tf.uint8), mixed_one_hot
 
     return dataset.enumerate().map(mix, num_parallel_calls=AUTOTUNE)
@@ -166,7 +172,11 @@ def _mixup(dataset: tf.data.Dataset, alpha: float, seed: int | None) -> tf.data.
 def _spectrogram_and_label(
     features: dict[str, tf.Tensor],
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    return features["spectrogram"], features["label"], features["labels"]
+    return (
+        features["spectrogram"],
+        features["label"],
+        targets(features["labels"], features["masked_labels"]),
+    )
 
 
 def eval_dataset(

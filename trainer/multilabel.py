@@ -19,12 +19,21 @@ if TYPE_CHECKING:
 
 THRESHOLDS_FILE = "thresholds.json"
 DEFAULT_THRESHOLD = 0.5  # of a species without a positive validation example
+MASKED = -1.0  # the target of a masked label: no positive and no negative (trainer.losses)
 
 
 def wanted(option: str, windows_per_label: dict) -> bool:
     """Whether to train with several labels: --multi-label on, or auto and a dataset of
     annotated windows (dataset.json counts their windows per label)."""
     return option == "on" or (option == "auto" and bool(windows_per_label))
+
+
+def targets(
+    labels: np.ndarray | tf.Tensor, masked_labels: np.ndarray | tf.Tensor
+) -> np.ndarray | tf.Tensor:
+    """Multi-hot targets of multi-hot labels and masked labels (parse_examples' pair, never
+    both 1, arrays or tensors): MASKED where masked."""
+    return labels + MASKED * masked_labels
 
 
 def roc_auc(is_positive: np.ndarray, scores: np.ndarray) -> float | None:
@@ -46,15 +55,18 @@ def _f1(is_positive: np.ndarray, predicted: np.ndarray) -> tuple[float, float, f
 
 
 def best_thresholds(targets: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Per species, the score threshold of the highest F1 on (targets, scores) (the middle
-    between that score and the next lower one); DEFAULT_THRESHOLD without positives."""
+    """Per species, the score threshold of the highest F1 on (targets, scores) of the
+    snippets where it is not masked (the middle between that score and the next lower one);
+    DEFAULT_THRESHOLD without positives."""
     thresholds = np.full(targets.shape[1], DEFAULT_THRESHOLD)
     for index in range(targets.shape[1]):
-        is_positive = targets[:, index] > 0.5
+        known = targets[:, index] >= 0
+        is_positive = targets[known, index] > 0.5
         if not is_positive.any():
             continue
-        order = np.argsort(-scores[:, index], kind="stable")
-        ranked, hits = scores[order, index], np.cumsum(is_positive[order])
+        column = scores[known, index]
+        order = np.argsort(-column, kind="stable")
+        ranked, hits = column[order], np.cumsum(is_positive[order])
         last = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]  # of each distinct score
         f1 = 2 * hits[last] / (last + 1 + is_positive.sum())
         best = last[int(np.argmax(f1))]
@@ -71,20 +83,23 @@ def multi_label_metrics(
     thresholds: np.ndarray,
 ) -> dict[str, Any]:
     """The metrics of one split of multi-hot `targets`: per species average precision, ROC AUC,
-    and F1, precision and recall at `thresholds`; their class-wise means; the top-1 and top-5
+    and F1, precision and recall at `thresholds`, of the snippets where it is not masked
+    (targets MASKED); their class-wise means; the top-1 and top-5
     hit rates (the best scores among the true labels); and per recording, the rate of
     recordings whose mean scores' best species is one of theirs."""
+    known = np.asarray(targets) >= 0
     targets, scores = np.asarray(targets) > 0.5, np.asarray(scores, np.float64)
     predicted = scores >= thresholds
     per_species, aps, f1s = {}, [], []
     for index, name in enumerate(label_names):
-        is_positive = targets[:, index]
-        f1, precision, recall = _f1(is_positive, predicted[:, index])
-        ap = average_precision(is_positive, scores[:, index]) if is_positive.any() else None
+        rows = known[:, index]
+        is_positive, column = targets[rows, index], scores[rows, index]
+        f1, precision, recall = _f1(is_positive, predicted[rows, index])
+        ap = average_precision(is_positive, column) if is_positive.any() else None
         if ap is not None:
             aps.append(ap)
             f1s.append(f1)
-        per_species[name] = {"average_precision": ap, "roc_auc": roc_auc(is_positive, scores[:, index]),
+        per_species[name] = {"average_precision": ap, "roc_auc": roc_auc(is_positive, column),
                              "f1": f1, "precision": precision, "recall": recall,
                              "threshold": float(thresholds[index]), "support": int(is_positive.sum())}  # fmt: skip
     top = np.argsort(-scores, axis=1, kind="stable")
@@ -132,10 +147,11 @@ def read_thresholds(export_dir: str, label_names: Sequence[str]) -> np.ndarray |
 def predict_targets(
     model: keras.Model, batches: tf.data.Dataset
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(scores, multi-hot targets, recording ids) of every example of an eval_dataset."""
-    scores, targets, recording_ids = [], [], []
+    """(scores, multi-hot targets, MASKED at masked labels, recording ids) of every example of
+    an eval_dataset."""
+    scores, truth, recording_ids = [], [], []
     for features in batches:
         scores.append(np.asarray(model.predict_on_batch(features["spectrogram"])))
-        targets.append(features["labels"].numpy())
+        truth.append(targets(features["labels"], features["masked_labels"]).numpy())
         recording_ids.extend(r.decode() for r in features["recording_id"].numpy())
-    return np.concatenate(scores), np.concatenate(targets), recording_ids
+    return np.concatenate(scores), np.concatenate(truth), recording_ids

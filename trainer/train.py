@@ -33,6 +33,7 @@ from trainer.job_dir import (
     read_json_file,
     write_json_file,
 )
+from trainer.losses import MaskedAUC, MaskedBinaryCrossentropy
 from trainer.model import Augmentation, build_model, resolve_weights, set_phase
 from trainer.options import TrainOptions
 
@@ -283,8 +284,8 @@ def _compile(
     if multi_label:
         model.compile(
             optimizer=optimizer,
-            loss=keras.losses.BinaryCrossentropy(label_smoothing=args.label_smoothing),
-            metrics=[keras.metrics.AUC(curve="PR", multi_label=True, name="mean_ap")],
+            loss=MaskedBinaryCrossentropy(label_smoothing=args.label_smoothing),
+            metrics=[MaskedAUC(curve="PR", multi_label=True, name="mean_ap")],
         )
         return
     model.compile(

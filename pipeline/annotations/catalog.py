@@ -117,7 +117,7 @@ def catalog_of(opts: BuildOptions) -> Catalog:
     return annotated_catalog(
         opts.input, opts.layout, opts.metadata, opts.selections, annotations.path,
         label_column=annotations.label_column, complete=annotations.complete,
-        secondary_labels=annotations.secondary_labels == "label", species_file=annotations.species,
+        secondary_labels=annotations.secondary_labels != "ignore", species_file=annotations.species,
         group_column=group_column, background_label=BACKGROUND_LABEL,
     )  # fmt: skip
 

@@ -10,7 +10,7 @@ from pipeline.annotations.recordings import COMPLETE_CHOICES
 from pipeline.annotations.windows import DEFAULT_MIN_OVERLAP, MinOverlap
 from pipeline.catalog import Recording
 
-SECONDARY_CHOICES = ("label", "ignore")
+SECONDARY_CHOICES = ("label", "ignore", "exclude-as-negative")
 GROUPS = ("recording", "site", "recordist", "recordist-date")  # or any metadata column
 
 
@@ -78,8 +78,10 @@ def add_arguments(p: argparse.ArgumentParser, group_by: str) -> None:
         choices=SECONDARY_CHOICES,
         default=AnnotationOptions.secondary_labels,
         help="xeno-canto's 'also' species (heard in the background) of the --annotations "
-        "pages: label adds them to every window of their recording; ignore leaves them out "
-        "(default: %(default)s)",
+        "pages: label adds them to every window of their recording; ignore leaves them out; "
+        "exclude-as-negative masks them in every window of their recording (its "
+        "masked_labels: neither positive nor negative, skipped by the multi-label loss and "
+        "metrics) (default: %(default)s)",
     )
     p.add_argument(
         "--species",

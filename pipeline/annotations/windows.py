@@ -44,10 +44,12 @@ DEFAULT_MIN_OVERLAP = MinOverlap(0.5)
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Window:
-    """One chosen window: its first sample, its labels (in event order) and their band."""
+    """One chosen window: its first sample, its labels (in event order), the labels whose loss
+    is masked (neither present nor absent) and their band."""
 
     start: int
     labels: tuple[str, ...]
+    masked: tuple[str, ...] = ()
     low_hz: float = 0.0
     high_hz: float = 0.0
 
@@ -162,21 +164,35 @@ def recording_windows(
     snippet_samples: int,
     min_overlap: MinOverlap,
     background_label: str,
+    mask_secondary: bool = False,
 ) -> tuple[list[Window], list[Rejected]]:
     """(windows, annotations refused) of an annotated recording: those of its events (and of
     its background, when complete); a recording with secondary labels only keeps the windows
-    the builder `chosen` ({start: label}), its secondary labels added to each but background."""
+    the builder `chosen` ({start: label}), its secondary labels added to each but background.
+    With `mask_secondary`, the secondary labels are no labels but masked in every window
+    (background too) where they are not a label."""
     annotated = complete or any(not e.secondary for e in events)  # (before any is refused)
     events, rejected = check_lengths(events, seconds)
+    secondary = tuple(dict.fromkeys(label for e in events if e.secondary for label in e.labels))
+    if mask_secondary:
+        events = [e for e in events if not e.secondary]
     if annotated:
         windows = annotated_windows(events, seconds, sample_rate, snippet_samples, min_overlap,
                                     complete, background_label)  # fmt: skip
-        return windows, rejected
-    also = tuple(label for e in events for label in e.labels)
-    return [
-        Window(
-            start=start,
-            labels=(label,) if label == background_label else tuple(dict.fromkeys((label, *also))),
-        )
-        for start, label in sorted(chosen.items())
-    ], rejected
+    else:
+        also = tuple(label for e in events for label in e.labels)
+        windows = [
+            Window(
+                start=start,
+                labels=(label,)
+                if label == background_label
+                else tuple(dict.fromkeys((label, *also))),
+            )
+            for start, label in sorted(chosen.items())
+        ]
+    if mask_secondary:
+        windows = [
+            dataclasses.replace(w, masked=tuple(s for s in secondary if s not in w.labels))
+            for w in windows
+        ]
+    return windows, rejected
