@@ -66,10 +66,10 @@ class ProcessRecording(beam.DoFn):
     Every recording yields exactly one Outcome on the OUTCOMES output: what it gave, or why
     it gave nothing; the job's counters count it. An annotated recording (its `events`) gives
     the windows of its events, each with every label it overlaps by `min_overlap` (with
-    `mask_secondary`, its secondary labels masked instead), and one
-    more Outcome per annotation refused once its length is known (after its own). Bad input never raises; a missing ffmpeg
-    fails the worker at setup when `decoder` is "ffmpeg" (elsewhere ffmpeg only salvages files
-    the decoder rejects).
+    `mask_secondary`, its secondary labels masked instead), and one more Outcome per
+    annotation refused once its length is known (after its own). Bad input never raises; a
+    missing ffmpeg fails the worker at setup when `decoder` is "ffmpeg" (elsewhere ffmpeg only
+    salvages files the decoder rejects).
     """
 
     def __init__(
