@@ -10,10 +10,9 @@ import json
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 
-from pipeline.annotations import ANNOTATION_REASONS
 from pipeline.annotations import options as annotation_options
 from pipeline.catalog import LABEL_ORDER_RULE
-from pipeline.outcome import SELECTION_REASONS
+from pipeline.outcome import ANNOTATION_REASONS, SELECTION_REASONS
 from pipeline.outputs import TEMP_PREFIX, complete_shards, write_json_file
 from pipeline.plan import BuildError, Plan
 from pipeline.process import NAMESPACE

@@ -9,7 +9,7 @@ import math
 import apache_beam as beam
 
 from pipeline import catalog_file, progress
-from pipeline.annotations import ANNOTATION_REASONS
+from pipeline.outcome import ANNOTATION_REASONS
 from pipeline.outputs import write_json_file, write_outputs
 from pipeline.plan import Plan
 from pipeline.process import EXAMPLES, OUTCOMES, ProcessRecording, TallyOutcomes

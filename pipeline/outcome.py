@@ -9,13 +9,21 @@ import dataclasses
 import json
 
 from frontend.audio import SALVAGE
-from pipeline.annotations.events import ANNOTATION_REASONS
 from schemas import SPLITS, Counts, SpeciesCounts
 
 # The reason of a metadata row whose file is not there (the catalog's), counted on its own.
 MISSING_FILE = "missing_file"
 # Failure reasons that are deliberate choices of the user rather than bad input.
 SELECTION_REASONS = ("filtered_type", "filtered_min_recordings", "filtered_top_species")
+# Failure reasons of single annotations (the recording they name still gives its other windows).
+ANNOTATION_REASONS = (
+    "annotation_beyond_end",
+    "annotation_end_before_start",
+    "annotation_unknown_file",
+    "annotation_unknown_label",
+    "annotation_duplicate",
+    "annotation_unreadable",
+)
 # Reasons that refuse one annotation, not its file (ANNOTATION_REASONS): neither a failed file
 # nor counted against --max-failure-fraction.
 NOT_A_FILE = (MISSING_FILE, *ANNOTATION_REASONS)

@@ -150,10 +150,7 @@ class ProcessRecording(beam.DoFn):
         yield beam.pvalue.TaggedOutput(OUTCOMES, outcome)
         if not outcome.failed:
             for rejected in refused:
-                yield beam.pvalue.TaggedOutput(
-                    OUTCOMES,
-                    Outcome(file=rejected.file, reason=rejected.reason, detail=rejected.detail),
-                )
+                yield beam.pvalue.TaggedOutput(OUTCOMES, rejected)
 
     @staticmethod
     def _annotated_counts(

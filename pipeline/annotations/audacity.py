@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import posixpath
 
-from pipeline.annotations.events import AnnotationError, Event, Rejected, Table, event_or_rejection
+from pipeline.annotations.events import AnnotationError, Event, Table, event_or_rejection
+from pipeline.outcome import Outcome
 
 
 def is_audacity(text: str) -> bool:
@@ -36,7 +37,7 @@ def read_audacity(path: str, text: str) -> Table:
         else:
             raise AnnotationError(f"{path}:{line}: not an Audacity label line: {raw[:60]!r}")
     events: list[Event] = []
-    rejected: list[Rejected] = []
+    rejected: list[Outcome] = []
     for start, end, label, where, low, high in pending:
         found = event_or_rejection(file, start, end, (label,), where, low, high)
         (events if isinstance(found, Event) else rejected).append(found)

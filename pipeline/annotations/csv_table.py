@@ -7,7 +7,8 @@ import csv
 import io
 import re
 
-from pipeline.annotations.events import AnnotationError, Event, Rejected, Table, event_or_rejection
+from pipeline.annotations.events import AnnotationError, Event, Table, event_or_rejection
+from pipeline.outcome import Outcome
 
 FILE_COLUMNS = (
     "file",
@@ -47,7 +48,7 @@ def read_csv(path: str, text: str, chosen_label: str | None = None) -> Table:
         raise AnnotationError(f"{path}: no {' or '.join(missing)} column in an annotation CSV "
                               f"(columns: {', '.join(columns.values())})")  # fmt: skip
     events: list[Event] = []
-    rejected: list[Rejected] = []
+    rejected: list[Outcome] = []
     files: list[str] = []
     for line, row in enumerate(reader, start=2):
 

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-# Failure reasons of single annotations (the recording they name still gives its other windows).
-ANNOTATION_REASONS = (
-    "annotation_beyond_end",
-    "annotation_end_before_start",
-    "annotation_unknown_file",
-    "annotation_unknown_label",
-    "annotation_duplicate",
-    "annotation_unreadable",
-)
+from pipeline.outcome import Outcome
 
 
 class AnnotationError(ValueError):
@@ -33,15 +25,6 @@ class Event:
     secondary: bool = False  # labels of the whole recording (xeno-canto's `also`), no window
 
 
-@dataclasses.dataclass(frozen=True)
-class Rejected:
-    """An annotation line that gives no event, and why (a reason of ANNOTATION_REASONS)."""
-
-    file: str
-    reason: str
-    detail: str
-
-
 @dataclasses.dataclass(kw_only=True)
 class Table:
     """What one annotation file holds: its events, the lines it refused, and the recordings it
@@ -50,7 +33,7 @@ class Table:
 
     path: str
     events: list[Event]
-    rejected: list[Rejected]
+    rejected: list[Outcome]
     files: list[str]
     complete: bool
 
@@ -58,23 +41,28 @@ class Table:
 def event_or_rejection(
     file: str, start: str | float, end: str | float, labels: tuple[str, ...], where: str,
     low: str | float = "", high: str | float = "",
-) -> Event | Rejected:  # fmt: skip
+) -> Event | Outcome:  # fmt: skip
     """The Event of one table line, or why it gives none (end before start, no label)."""
     try:
         begin, finish = float(start), float(end)
         band = sorted(float(v) if str(v).strip() else 0.0 for v in (low, high))
     except ValueError:
-        return Rejected(
-            file, "annotation_unreadable", f"{where}: a time or frequency is not a number"
+        return Outcome(
+            file=file,
+            reason="annotation_unreadable",
+            detail=f"{where}: a time or frequency is not a number",
         )
     if finish < begin:
-        return Rejected(file, "annotation_end_before_start",
-                        f"{where}: ends at {finish:g} s, before its start {begin:g} s")  # fmt: skip
+        return Outcome(file=file, reason="annotation_end_before_start", detail=f"{where}: ends at {finish:g} s, before its start {begin:g} s")  # fmt: skip
     if begin < 0:
-        return Rejected(file, "annotation_unreadable", f"{where}: starts before 0 s ({begin:g})")
+        return Outcome(
+            file=file,
+            reason="annotation_unreadable",
+            detail=f"{where}: starts before 0 s ({begin:g})",
+        )
     labels = tuple(label for label in labels if label)
     if not labels:
-        return Rejected(file, "annotation_unreadable", f"{where}: no label")
+        return Outcome(file=file, reason="annotation_unreadable", detail=f"{where}: no label")
     return Event(
         file=file, start=begin, end=finish, labels=labels, low_hz=band[0], high_hz=band[1],
         where=where,

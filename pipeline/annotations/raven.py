@@ -7,7 +7,8 @@ import io
 import posixpath
 import re
 
-from pipeline.annotations.events import AnnotationError, Event, Rejected, Table, event_or_rejection
+from pipeline.annotations.events import AnnotationError, Event, Table, event_or_rejection
+from pipeline.outcome import Outcome
 
 LABEL_COLUMNS = ("Species", "Annotation", "label", "class")
 FILE_COLUMNS = ("Begin File", "Begin Path", "File", "Filename")
@@ -49,7 +50,7 @@ def read_raven(path: str, text: str, chosen_label: str | None = None) -> Table:
     file_column = next((c for c in FILE_COLUMNS if c in columns), None)
     own = recording_of_table(path)
     events: list[Event] = []
-    rejected: list[Rejected] = []
+    rejected: list[Outcome] = []
     files = [] if file_column else [own]
     for line, raw in enumerate(reader, start=2):
         row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k}

@@ -9,7 +9,7 @@ import json
 import posixpath
 from collections.abc import Iterable
 
-from pipeline.annotations.events import Event, Rejected, Table
+from pipeline.annotations.events import Event, Table
 from pipeline.annotations.windows import drop_duplicates
 from pipeline.catalog import Recording
 from pipeline.outcome import Outcome
@@ -61,8 +61,8 @@ def resolve_files(named: Iterable[str], relative_paths: Iterable[str]) -> dict[s
     return resolved
 
 
-def _failure(rejected: Rejected, file: str | None = None) -> Outcome:
-    return Outcome(file=file or rejected.file, reason=rejected.reason, detail=rejected.detail)
+def _failure(rejected: Outcome, file: str | None = None) -> Outcome:
+    return dataclasses.replace(rejected, file=file) if file else rejected
 
 
 def annotations_by_file(

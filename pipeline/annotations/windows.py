@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from pipeline.annotations.events import Event, Rejected
+from pipeline.annotations.events import Event
+from pipeline.outcome import Outcome
 
 EVENT_OVERLAP = 0.5  # consecutive windows over an event longer than one overlap by half
 END_TOLERANCE = 0.5  # seconds an event may reach past the recording's end (then it is cut)
@@ -54,7 +55,7 @@ class Window:
     high_hz: float = 0.0
 
 
-def check_lengths(events: list[Event], seconds: float) -> tuple[list[Event], list[Rejected]]:
+def check_lengths(events: list[Event], seconds: float) -> tuple[list[Event], list[Outcome]]:
     """Events inside a recording `seconds` long (cut to its end when they reach up to
     END_TOLERANCE past it), and those beyond its end. Secondary labels span the recording."""
     kept, rejected = [], []
@@ -62,8 +63,7 @@ def check_lengths(events: list[Event], seconds: float) -> tuple[list[Event], lis
         if event.secondary:
             kept.append(dataclasses.replace(event, end=seconds))
         elif event.start >= seconds or event.end > seconds + END_TOLERANCE:
-            rejected.append(Rejected(event.file, "annotation_beyond_end",
-                                     f"{event.where}: {event.start:g}-{event.end:g} s, the recording "
+            rejected.append(Outcome(file=event.file, reason="annotation_beyond_end", detail=f"{event.where}: {event.start:g}-{event.end:g} s, the recording "
                                      f"is {seconds:.2f} s long"))  # fmt: skip
         else:
             kept.append(dataclasses.replace(event, end=min(event.end, seconds)))
@@ -135,19 +135,18 @@ def annotated_windows(
     return sorted(chosen, key=lambda w: w.start)
 
 
-def drop_duplicates(events: list[Event]) -> tuple[list[Event], list[Rejected]]:
+def drop_duplicates(events: list[Event]) -> tuple[list[Event], list[Outcome]]:
     """Events without overlapping duplicates, in time order: an event of the same recording
     and labels as an earlier one, overlapping it by half the shorter or more, is refused."""
     kept: list[Event] = []
-    rejected: list[Rejected] = []
+    rejected: list[Outcome] = []
     previous: dict[tuple[str, tuple[str, ...]], Event] = {}  # the kept event reaching furthest
     for event in sorted(events, key=lambda e: (e.start, e.end)):
         key = (event.file, event.labels)
         twin = previous.get(key)
         shorter = min(twin.end - twin.start, event.end - event.start) if twin else 0.0
         if twin and min(twin.end, event.end) - event.start >= max(0.5 * shorter, 1e-9):
-            rejected.append(Rejected(event.file, "annotation_duplicate",
-                                     f"{event.where}: overlaps {twin.where} with the same label"))  # fmt: skip
+            rejected.append(Outcome(file=event.file, reason="annotation_duplicate", detail=f"{event.where}: overlaps {twin.where} with the same label"))  # fmt: skip
             continue
         kept.append(event)
         if twin is None or event.end > twin.end:
@@ -165,7 +164,7 @@ def recording_windows(
     min_overlap: MinOverlap,
     background_label: str,
     mask_secondary: bool = False,
-) -> tuple[list[Window], list[Rejected]]:
+) -> tuple[list[Window], list[Outcome]]:
     """(windows, annotations refused) of an annotated recording: those of its events (and of
     its background, when complete); a recording with secondary labels only keeps the windows
     the builder `chosen` ({start: label}), its secondary labels added to each but background.

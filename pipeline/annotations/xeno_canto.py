@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from pipeline.annotations.events import AnnotationError, Event, Rejected, Table, event_or_rejection
+from pipeline.annotations.events import AnnotationError, Event, Table, event_or_rejection
 from pipeline.columns import XC_EPITHET, XC_FILE_NAME, XC_GENUS, XC_ID, XC_SPECIES
+from pipeline.outcome import Outcome
 
 ANNOTATION_SET = "annotation-set"
 ALSO = "also"
@@ -36,7 +37,7 @@ def read_xeno_canto(path: str, text: str, secondary: bool = False) -> Table:
         return english.get(label, label)
 
     events: list[Event] = []
-    rejected: list[Rejected] = []
+    rejected: list[Outcome] = []
     files: list[str] = []
     for number, record in enumerate(records):
         file = _first(record, XC_FILE_NAME) or f"XC{_first(record, XC_ID)}"
