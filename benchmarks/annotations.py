@@ -44,7 +44,7 @@ SOUNDSCAPES, SECONDS = 48, 30.0
 REPEATS = 3  # builds of each kind; the median CPU time is reported
 TRAIN = ["--architecture", "compact", "--weights", "none", "--image-size", "128",
          "--batch-size", "16", "--head-epochs", "0", "--base-epochs", "8",
-         "--base-learning-rate", "1e-3", "--learning-rate-schedule", "cosine", "--seed", "0"]  # fmt: skip
+         "--base-learning-rate", "1e-3", "--learning-rate-schedule", "cosine"]  # fmt: skip
 
 
 def _build(*flags: str) -> dict:
@@ -183,8 +183,9 @@ def _scores(job: str, records: dict[str, np.ndarray]) -> np.ndarray:
     return np.asarray(model.predict(records["spectrogram"], batch_size=64, verbose=0))
 
 
-def learn(work: pathlib.Path, annotated: str, whole: str) -> dict:
-    """Part 3: both models scored on the annotated validation (thresholds) and test windows."""
+def learn(work: pathlib.Path, annotated: str, whole: str, seed: int) -> dict:
+    """Part 3, one split seed: both models (trained with that seed) scored on the annotated
+    validation (thresholds) and test windows."""
     import schemas
     from trainer import task
     from trainer.metrics import average_precision
@@ -193,9 +194,19 @@ def learn(work: pathlib.Path, annotated: str, whole: str) -> dict:
     species = [s for s in schemas.read_labels(annotated) if s != schemas.BACKGROUND_LABEL]
     results = {}
     for name, data in (("annotations", annotated), ("loudest_windows", whole)):
-        job = str(work / f"job-{name}")
+        job = str(work / f"job-{name}-{seed}")
         with clock() as figures:
-            assert task.main(["--data-dir", data, "--job-dir", job, "--overwrite", *TRAIN]) == 0
+            flags = [
+                "--data-dir",
+                data,
+                "--job-dir",
+                job,
+                "--overwrite",
+                *TRAIN,
+                "--seed",
+                str(seed),
+            ]
+            assert task.main(flags) == 0
         labels = schemas.read_labels(data)
         columns = [labels.index(s) for s in species]
         validation, test = _records(annotated, "validation"), _records(annotated, "test")
@@ -217,9 +228,36 @@ def learn(work: pathlib.Path, annotated: str, whole: str) -> dict:
     return results
 
 
+def cross_validated(work: pathlib.Path, flags: dict[str, list[str]], seeds: list[int]) -> dict:
+    """Part 3 over several split seeds: each seed's datasets built and both models trained and
+    scored; macro AP and F1 as mean and standard deviation."""
+    folds = {}
+    for seed in seeds:
+        datasets = {}
+        for name in ("annotations", "whole_recordings"):
+            build_flags = [*flags[name], "--seed", str(seed)]  # the last --seed counts
+            output = build_flags.index("--output") + 1
+            build_flags[output] = datasets[name] = f"{build_flags[output]}-seed{seed}"
+            _build(*build_flags)
+        folds[seed] = learn(work, datasets["annotations"], datasets["whole_recordings"], seed)
+    summary = {}
+    for name in ("annotations", "loudest_windows"):
+        for metric in ("macro_ap", "macro_f1"):
+            values = [fold[name][metric] for fold in folds.values()]
+            summary[f"{name}_{metric}"] = {"mean": round(float(np.mean(values)), 3),
+                                           "sd": round(float(np.std(values, ddof=1)), 3) if len(values) > 1 else 0.0,
+                                           "folds": values}  # fmt: skip
+    return {"seeds": seeds, "summary": summary, "folds": folds}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-training", action="store_true", help="parts 1 and 2 only")
+    parser.add_argument(
+        "--seeds",
+        default="0,1,2",
+        help="split (and training) seeds of part 3 (default: %(default)s)",
+    )
     parser.add_argument(
         "--work", help="folder for the corpus, datasets and jobs (default: a temporary one)"
     )
@@ -259,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
                               "cost_ratio_per_window": ratio(builds["annotations"]["cpu_s_per_window"],
                                                              builds["whole_recordings"]["cpu_s_per_window"])}  # fmt: skip
     if not args.skip_training:
-        results["learning"] = learn(work, annotated, whole)
+        results["learning"] = cross_validated(work, flags, [int(s) for s in args.seeds.split(",")])
     print(json.dumps({k: v for k, v in results.items() if k != "machine"}, indent=1)[:6000])
     save("annotations", results)
     return 0
