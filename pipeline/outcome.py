@@ -94,8 +94,8 @@ class Tally:
             self.windows[split, label] += count
 
     def merge(self, other: Tally) -> None:
-        for name in ("recordings", "examples", "failures", "decoders", "events", "windows"):
-            getattr(self, name).update(getattr(other, name))
+        for field in dataclasses.fields(self):
+            getattr(self, field.name).update(getattr(other, field.name))
 
     def counts(self, labels: list[str], input_files: int) -> Counts:
         """dataset.json's counts: every label, split and reason named, zeros included."""
