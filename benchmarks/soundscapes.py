@@ -8,8 +8,8 @@ The benchmark set, written once to a cache folder under BENCH_CACHE/soundscapes:
 - Background: the 96 ten-second recordings of one day at one site (../shared/data/soundscapes-
   unlabelled, 22,000 Hz), split by file in blocks of 4 consecutive files (an hour): even hours
   are the background-for-training pool, odd hours the held-out test pool (dawn, day and night on
-  both sides). Both lists go to backgrounds.json in the set's folder (for the builder's
-  `--background-from`, training pool).
+  both sides). Both lists go to BENCH_CACHE/soundscapes/backgrounds.json (for the builder's
+  `--background-from`, training pool), written before anything else.
 - Calls: the loudest 2-s windows (two per recording, not overlapping) of the xeno-canto
   recordings (../shared/data/xeno-canto-recordings/audio, or --calls-audio) in the TEST split of
   --calls-from (read from its index), so no model trained on that dataset heard them.
@@ -56,7 +56,7 @@ BACKGROUNDS = SHARED / "soundscapes-unlabelled/audio"
 SPINETAIL = SHARED / "annotations/audacity"
 BIRDNET_SCRIPT = pathlib.Path(__file__).with_name("birdnet_anchor.py")
 SET_VERSION = 1  # of the set's recipe: a change writes a new cache folder
-RATE = 22000  # the backgrounds'
+RATE, BACKGROUND_SECONDS = 22000, 10.0  # the backgrounds'
 BIN_SECONDS = 5.0
 CALL_SECONDS = 2.0
 CALLS_PER_RECORDING = 2
@@ -66,6 +66,7 @@ BLOCK = 4  # consecutive background files per block of the split (one hour)
 MIN_OVERLAP = 0.5  # seconds of an event that make a window "bird"
 BIRDNET_CONFIDENCE = 0.25
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.951, 0.05))
+POOLS = BENCH_CACHE / "soundscapes" / "backgrounds.json"
 DETECTION_FILE = "detection.json"  # in a model's export dir: {"threshold": t}
 DEFAULT_THRESHOLD = 0.5
 
@@ -126,7 +127,7 @@ def make_set(calls_from: pathlib.Path, calls_audio: pathlib.Path, variants: int,
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(calls))
     backgrounds = [b for b in pools["test"] for _ in range(variants)]
-    bins_per_file = round(10.0 / BIN_SECONDS)
+    bins_per_file = round(BACKGROUND_SECONDS / BIN_SECONDS)
     slots = rng.permutation(len(backgrounds) * bins_per_file)[
         : len(backgrounds) * bins_per_file // 2
     ]
@@ -135,7 +136,8 @@ def make_set(calls_from: pathlib.Path, calls_audio: pathlib.Path, variants: int,
     files = []
     for number, background in enumerate(backgrounds):
         audio, rate = soundfile.read(background, dtype="float32")
-        assert rate == RATE, background
+        if (rate, len(audio)) != (RATE, round(BACKGROUND_SECONDS * RATE)):
+            raise SystemExit(f"{background}: not {BACKGROUND_SECONDS} s at {RATE} Hz")
         placements = []
         for b in range(bins_per_file):
             if (n := with_call.get(number * bins_per_file + b)) is None:
@@ -153,7 +155,6 @@ def make_set(calls_from: pathlib.Path, calls_audio: pathlib.Path, variants: int,
             "events": [{"start": round(e.start, 4), "end": round(e.end, 4), "source": e.source,
                         "snr_db": e.snr_db} for e in events],
         })  # fmt: skip
-    (folder / "backgrounds.json").write_text(json.dumps(pools, indent=1))
     result = {"folder": str(folder), "calls_from": str(calls_from), "test_recordings": sources,
               "calls": len(calls), "variants": variants, "seed": seed, "files": files}  # fmt: skip
     (folder / "set.json").write_text(json.dumps(result, indent=1))
@@ -372,17 +373,18 @@ def main(argv: list[str] | None = None) -> dict:
     if not BACKGROUNDS.is_dir():
         raise SystemExit(f"{BACKGROUNDS}: not found (the shared soundscapes)")
     models = dict(m.split("=", 1) if "=" in m else (pathlib.Path(m).name, m) for m in args.model)
-    results: dict = {"machine": machine(), "models": models, "scores": {}}
+    pools = split_backgrounds(list(BACKGROUNDS.glob("*.wav")))
+    POOLS.parent.mkdir(parents=True, exist_ok=True)
+    POOLS.write_text(json.dumps(pools, indent=1))
+    results: dict = {"machine": machine(), "models": models, "scores": {}, "backgrounds": {
+        "split": f"blocks of {BLOCK} consecutive files: even blocks train, odd blocks test",
+        "file": str(POOLS), "train": len(pools["train"]), "test": len(pools["test"])}}  # fmt: skip
     with clock() as figures:
         soundscapes = make_set(
             args.calls_from.resolve(), args.calls_audio, args.variants, args.seed
         )
     results["set_timing"] = figures
     folder = pathlib.Path(soundscapes["folder"])
-    pools = json.loads((folder / "backgrounds.json").read_text())
-    results["backgrounds"] = {"split": f"blocks of {BLOCK} consecutive files: even train, odd test",
-                              "file": str(folder / "backgrounds.json"),
-                              "train": len(pools["train"]), "test": len(pools["test"])}  # fmt: skip
     files, annotated = soundscapes["files"], [spinetail()]
     doubt: dict = {}
     if args.birdnet_python:

@@ -1,9 +1,13 @@
-"""benchmarks.mixing: a generated tone mixed into generated noise lands at the stated times and SNR."""
+"""benchmarks.mixing: a generated tone mixed into generated noise lands at the stated times and
+SNR; benchmarks.soundscapes: the background split, bins and windows labelled and scored."""
+
+import pathlib
 
 import numpy as np
 import pytest
 
 from benchmarks.mixing import Placement, loudest_window, mix, rms
+from benchmarks.soundscapes import at_threshold, bin_scores, bins_of, label_spans, split_backgrounds
 
 RATE = 8000
 TONE_HZ = 1000.0
@@ -56,3 +60,40 @@ def test_loudest_window() -> None:
     samples[600:700] = 1.0
     assert loudest_window(samples, 100, 10) == 600
     assert loudest_window(samples[:50], 100, 10) == 0
+
+
+def test_background_split_keeps_dawn_day_and_night_on_both_sides() -> None:
+    names = [
+        pathlib.Path(f"S_20190522_{h:02d}{m:02d}00.wav") for h in range(24) for m in (0, 15, 30, 45)
+    ]
+    pools = split_backgrounds(names)
+    assert len(pools["train"]) == len(pools["test"]) == 48
+    assert not set(pools["train"]) & set(pools["test"])
+    for pool in pools.values():
+        hours = {int(pathlib.Path(p).stem.split("_")[2][:2]) for p in pool}
+        assert hours & {4, 5, 6} and hours & set(range(10, 16)) and hours & {22, 23, 0, 1}
+
+
+def test_bins_and_windows_labelled_and_scored() -> None:
+    file = {"seconds": 10.0, "events": [{"start": 1.0, "end": 3.0, "snr_db": 0.0}]}
+    doubt = [(8.5, 9.5)]  # where BirdNET heard a bird in the raw background
+    bird, kept, snr = label_spans(file, bins_of(10.0), doubt, 1e-9)
+    assert bird.tolist() == [True, False] and kept.tolist() == [True, False]
+    assert snr[0] == 0.0 and np.isnan(snr[1])
+    windows = [(0.0, 4.0), (2.0, 6.0), (2.5, 6.5), (4.0, 8.0), (6.0, 10.0)]
+    bird, kept, _ = label_spans(file, windows, doubt, 0.5)
+    assert bird.tolist() == [True, True, True, False, False]
+    assert kept.tolist() == [True, True, True, True, False]
+    bird, kept, _ = label_spans(file, [(2.6, 6.6)], [], 0.5)  # 0.4 s of the call: left out
+    assert bird.tolist() == [False] and kept.tolist() == [False]
+    scores = bin_scores(windows, np.array([0.9, 0.2, 0.2, 0.1, 0.3]), 10.0)
+    assert scores.tolist() == [0.9, 0.3]
+    figures = at_threshold(
+        np.array([True, True, False, False]), np.array([0.9, 0.4, 0.6, 0.1]), 0.5
+    )
+    assert figures == {
+        "accuracy": 0.5,
+        "bird_recall": 0.5,
+        "bird_precision": 0.5,
+        "no_bird_recall": 0.5,
+    }
