@@ -55,11 +55,12 @@ SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared/data"
 BACKGROUNDS = SHARED / "soundscapes-unlabelled/audio"
 SPINETAIL = SHARED / "annotations/audacity"
 BIRDNET_SCRIPT = pathlib.Path(__file__).with_name("birdnet_anchor.py")
-SET_VERSION = 1  # of the set's recipe: a change writes a new cache folder
+SET_VERSION = 2  # of the set's recipe: a change writes a new cache folder
 RATE, BACKGROUND_SECONDS = 22000, 10.0  # the backgrounds'
 BIN_SECONDS = 5.0
 CALL_SECONDS = 2.0
 CALLS_PER_RECORDING = 2
+PEAK = 0.99  # a mixture peaking above is scaled down whole (the SNRs kept), never clipped
 EDGE_SECONDS = 0.25  # a call starts and ends at least this far inside its bin
 SNR_LEVELS = (10.0, 0.0, -10.0)
 BLOCK = 4  # consecutive background files per block of the split (one hour)
@@ -148,10 +149,12 @@ def make_set(calls_from: pathlib.Path, calls_audio: pathlib.Path, variants: int,
             )
             placements.append(Placement(call, start, SNR_LEVELS[n % len(SNR_LEVELS)], source))
         mixed, events = mix(audio, RATE, placements)
+        gain = min(1.0, PEAK / np.abs(mixed).max())  # the whole file quieter, not clipped
         name = f"{pathlib.Path(background).stem}-v{number % variants}.wav"
-        soundfile.write(folder / "audio" / name, np.clip(mixed, -1, 1), RATE)
+        soundfile.write(folder / "audio" / name, mixed * gain, RATE, subtype="FLOAT")
         files.append({
             "file": str(folder / "audio" / name), "background": background, "seconds": len(audio) / RATE,
+            "gain": round(float(gain), 4),
             "events": [{"start": round(e.start, 4), "end": round(e.end, 4), "source": e.source,
                         "snr_db": e.snr_db} for e in events],
         })  # fmt: skip
