@@ -54,6 +54,13 @@ def _fractions(text: str) -> dict[str, float]:
     return dict(zip(("train", "validation", "test"), values, strict=True))
 
 
+def _overlap(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: an overlap from 0 to below 1")
+    return value
+
+
 def _types(text: str) -> tuple[str, ...]:
     return tuple(word.strip().lower() for word in text.split(",") if word.strip())
 
@@ -220,6 +227,22 @@ def parser() -> argparse.ArgumentParser:
         help="uniform: overlap of consecutive windows, 0 to <1 (default: %(default)s)",
     )
     p.add_argument(
+        "--train-overlap",
+        type=_overlap,
+        default=_DEFAULT_SNIPPETS.train_overlap,
+        help="training split only: windows of every recording overlapping by this fraction (0 "
+        "to <1), kept where their energy reaches --cutoff of the loudest window's; validation "
+        "and test keep the choice above; 0: training windows chosen as theirs (default: "
+        "%(default)s)",
+    )
+    p.add_argument(
+        "--train-max-per-recording",
+        type=int,
+        default=_DEFAULT_SNIPPETS.train_max_per_recording,
+        help="with --train-overlap: most training windows per recording, an evenly spaced "
+        "subset of a recording with more; 0: no cap (default: %(default)s)",
+    )
+    p.add_argument(
         "--background-snippets",
         type=int,
         default=_DEFAULT_SNIPPETS.background,
@@ -306,6 +329,8 @@ def parse(argv: list[str]) -> tuple[BuildOptions, list[str]]:
             seconds_per_snippet=args.seconds_per_snippet,
             overlap=args.overlap,
             background=args.background_snippets,
+            train_overlap=args.train_overlap,
+            train_max_per_recording=args.train_max_per_recording,
         ),
         min_seconds=args.min_seconds,
         decoder=args.decoder,

@@ -13,9 +13,10 @@ from schemas.example import describe_fields
 # records it parses as they are: version 1 has the same Example fields and no "features" entry;
 # version 2 has a "features" entry; version 3 adds every record's "labels" (several per
 # snippet, from annotations) and their band (low_hz, high_hz) to the Example and the index;
-# version 4 adds "masked_labels" (labels the loss skips, secondary species).
-FORMAT_VERSION = 4
-READABLE_VERSIONS = (1, 2, 3, 4)
+# version 4 adds "masked_labels" (labels the loss skips, secondary species); version 5 adds
+# the training split's window choice to "snippets" (train_overlap, train_max_per_recording).
+FORMAT_VERSION = 5
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 SPLITS = ("train", "validation", "test")
 DATASET_INFO_FILE = "dataset.json"
 LABELS_FILE = "labels.txt"
