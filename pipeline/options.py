@@ -10,7 +10,7 @@ from frontend.snippets import SnippetSelection
 from pipeline.annotations import options as annotation_options
 from pipeline.catalog import LAYOUTS, Selections
 from schemas import SEED_FRONT_END, SpectrogramParams, compression_of
-from schemas.dataset_info import FREQUENCY_SCALES, NORMALIZATIONS
+from schemas.dataset_info import FREQUENCY_SCALES, NORMALIZATIONS, SCALINGS
 
 _DEFAULT_SPECTROGRAM = SpectrogramParams()
 _DEFAULT_SNIPPETS = SnippetSelection()
@@ -170,7 +170,8 @@ def parser() -> argparse.ArgumentParser:
         "--db-range",
         type=float,
         default=_DEFAULT_SPECTROGRAM.db_range,
-        help="dB below each snippet's maximum mapped to black (default: %(default)s)",
+        help="dB below each snippet's maximum mapped to black, with --scaling snippet "
+        "(default: %(default)s)",
     )
     p.add_argument(
         "--frequency-scale",
@@ -195,6 +196,15 @@ def parser() -> argparse.ArgumentParser:
         choices=NORMALIZATIONS,
         default=_DEFAULT_SPECTROGRAM.normalization,
         help="db: dB below each snippet's maximum (the original system's); pcen: per-channel energy normalisation (default: %(default)s)",
+    )
+    p.add_argument(
+        "--scaling",
+        choices=SCALINGS,
+        default=_DEFAULT_SPECTROGRAM.scaling,
+        help="snippet: each image scaled by its own maximum, so a faint snippet looks as bright "
+        "as a loud one (the original system's); fixed: one range for every snippet, -100..0 dB "
+        "of full scale for db (instead of --db-range) or a fixed PCEN scale, so that loudness "
+        "reaches the model (PCEN itself divides out most of it) (default: %(default)s)",
     )
     p.add_argument(
         "--snippets",
