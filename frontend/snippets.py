@@ -13,7 +13,8 @@ import numpy as np
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SnippetSelection:
-    """How snippets are chosen: the seed's loudest windows, or evenly spaced ones."""
+    """How snippets are chosen: the seed's loudest windows, or evenly spaced ones; with
+    `train_overlap`, the training split's instead as dense_windows chooses them."""
 
     method: Literal["loudest", "uniform"] = "loudest"
     cutoff: float = 0.25
@@ -21,6 +22,8 @@ class SnippetSelection:
     seconds_per_snippet: float = 3.0
     overlap: float = 0.0
     background: int = 0  # quietest windows per recording written as BACKGROUND_LABEL
+    train_overlap: float = 0.0  # 0: training windows chosen as validation's and test's
+    train_max_per_recording: int = 0  # dense training windows per recording; 0: no cap
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -172,6 +175,31 @@ def choose_snippets(
     # A window of whole blocks can be shorter than a snippet: keep the last one inside the audio.
     last = length - snippet_samples
     return sorted(min(start * block, last) for start in starts)
+
+
+def dense_windows(
+    length: int, energies: np.ndarray, snippet_samples: int, block: int, selection: SnippetSelection
+) -> list[int]:
+    """Sample offsets, in time order, of the overlapping windows of a recording's loud parts.
+
+    Windows start every (1 - `selection.train_overlap`) snippets; those whose (Welch-weighted)
+    energy is at least `selection.cutoff` times the loudest window's are kept, and of more than
+    `selection.train_max_per_recording` an evenly spaced subset. `energies` as for
+    choose_snippets; a recording no longer than one snippet gives the single offset 0.
+    """
+    window = snippet_samples // block
+    if length <= snippet_samples or len(energies) < window:
+        return [0]
+    scores = np.correlate(energies, _welch(window), mode="valid")
+    stride = max(1, round(window * (1.0 - selection.train_overlap)))
+    candidates = np.arange(0, len(scores), stride)
+    energy = scores[candidates]
+    loud = candidates[(energy > 0) & (energy >= selection.cutoff * scores.max())]
+    cap = selection.train_max_per_recording
+    if cap and len(loud) > cap:
+        loud = loud[np.linspace(0, len(loud) - 1, cap).round().astype(int)]
+    last = length - snippet_samples
+    return sorted({min(int(start) * block, last) for start in loud})
 
 
 def quietest_windows(

@@ -10,7 +10,7 @@ from frontend.snippets import SnippetSelection
 from pipeline.annotations import options as annotation_options
 from pipeline.catalog import LAYOUTS, Selections
 from schemas import SEED_FRONT_END, SpectrogramParams, compression_of
-from schemas.dataset_info import FREQUENCY_SCALES, NORMALIZATIONS
+from schemas.dataset_info import FREQUENCY_SCALES, NORMALIZATIONS, SCALINGS
 
 _DEFAULT_SPECTROGRAM = SpectrogramParams()
 _DEFAULT_SNIPPETS = SnippetSelection()
@@ -52,6 +52,13 @@ def _fractions(text: str) -> dict[str, float]:
     if len(values) != 3 or any(v < 0 for v in values) or abs(sum(values) - 1.0) > 1e-6:
         raise argparse.ArgumentTypeError(f"{text!r}: three non-negative fractions adding up to 1")
     return dict(zip(("train", "validation", "test"), values, strict=True))
+
+
+def _overlap(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: an overlap from 0 to below 1")
+    return value
 
 
 def _types(text: str) -> tuple[str, ...]:
@@ -163,7 +170,8 @@ def parser() -> argparse.ArgumentParser:
         "--db-range",
         type=float,
         default=_DEFAULT_SPECTROGRAM.db_range,
-        help="dB below each snippet's maximum mapped to black (default: %(default)s)",
+        help="dB below each snippet's maximum mapped to black, with --scaling snippet "
+        "(default: %(default)s)",
     )
     p.add_argument(
         "--frequency-scale",
@@ -188,6 +196,15 @@ def parser() -> argparse.ArgumentParser:
         choices=NORMALIZATIONS,
         default=_DEFAULT_SPECTROGRAM.normalization,
         help="db: dB below each snippet's maximum (the original system's); pcen: per-channel energy normalisation (default: %(default)s)",
+    )
+    p.add_argument(
+        "--scaling",
+        choices=SCALINGS,
+        default=_DEFAULT_SPECTROGRAM.scaling,
+        help="snippet: each image scaled by its own maximum, so a faint snippet looks as bright "
+        "as a loud one (the original system's); fixed: one range for every snippet, -100..0 dB "
+        "of full scale for db (instead of --db-range) or a fixed PCEN scale, so that loudness "
+        "reaches the model (PCEN itself divides out most of it) (default: %(default)s)",
     )
     p.add_argument(
         "--snippets",
@@ -218,6 +235,22 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=_DEFAULT_SNIPPETS.overlap,
         help="uniform: overlap of consecutive windows, 0 to <1 (default: %(default)s)",
+    )
+    p.add_argument(
+        "--train-overlap",
+        type=_overlap,
+        default=_DEFAULT_SNIPPETS.train_overlap,
+        help="training split only: windows of every recording overlapping by this fraction (0 "
+        "to <1), kept where their energy reaches --cutoff of the loudest window's; validation "
+        "and test keep the choice above; 0: training windows chosen as theirs (default: "
+        "%(default)s)",
+    )
+    p.add_argument(
+        "--train-max-per-recording",
+        type=int,
+        default=_DEFAULT_SNIPPETS.train_max_per_recording,
+        help="with --train-overlap: most training windows per recording, an evenly spaced "
+        "subset of a recording with more; 0: no cap (default: %(default)s)",
     )
     p.add_argument(
         "--background-snippets",
@@ -306,6 +339,8 @@ def parse(argv: list[str]) -> tuple[BuildOptions, list[str]]:
             seconds_per_snippet=args.seconds_per_snippet,
             overlap=args.overlap,
             background=args.background_snippets,
+            train_overlap=args.train_overlap,
+            train_max_per_recording=args.train_max_per_recording,
         ),
         min_seconds=args.min_seconds,
         decoder=args.decoder,

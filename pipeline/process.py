@@ -12,7 +12,13 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from frontend.audio import SALVAGE, AudioError, check_ffmpeg
-from frontend.snippets import Scan, SnippetSelection, choose_snippets, quietest_windows
+from frontend.snippets import (
+    Scan,
+    SnippetSelection,
+    choose_snippets,
+    dense_windows,
+    quietest_windows,
+)
 from frontend.windows import open_windows
 from pipeline.annotations.recordings import Annotated
 from pipeline.annotations.windows import (
@@ -109,7 +115,7 @@ class ProcessRecording(beam.DoFn):
         refused: list = []  # its annotations refused once its length is known
 
         def choose(scan: Scan) -> list[int]:
-            names.update(self._windows(recording, scan))
+            names.update(self._windows(recording, split, scan))
             if annotation is None:
                 return sorted(names)
             windows, rejected = recording_windows(
@@ -163,9 +169,9 @@ class ProcessRecording(beam.DoFn):
         return {"events": events, "windows_per_label": dict(per_label),
                 "examples_per_label": dict(first_labels)}  # fmt: skip
 
-    def _windows(self, recording: Recording, scan: Scan) -> dict[int, str]:
-        """{sample offset: label} of the windows to write; AudioError for a recording too short
-        or silent."""
+    def _windows(self, recording: Recording, split: str, scan: Scan) -> dict[int, str]:
+        """{sample offset: label} of the windows to write (a training recording's dense ones with
+        `train_overlap`); AudioError for a recording too short or silent."""
         params = self._params
         seconds = scan.length / params.sample_rate
         if seconds < self._min_seconds:
@@ -174,10 +180,15 @@ class ProcessRecording(beam.DoFn):
             )
         if scan.peak < SILENCE_PEAK:
             raise AudioError("silent", "no sound above -80 dBFS")
-        starts = choose_snippets(
-            scan.length, scan.energies, params.sample_rate, params.snippet_samples, params.hop,
-            self._selection,
-        )  # fmt: skip
+        if split == "train" and self._selection.train_overlap:
+            starts = dense_windows(
+                scan.length, scan.energies, params.snippet_samples, params.hop, self._selection
+            )
+        else:
+            starts = choose_snippets(
+                scan.length, scan.energies, params.sample_rate, params.snippet_samples,
+                params.hop, self._selection,
+            )  # fmt: skip
         names = {start: recording.species for start in starts}
         if self._selection.background:  # the quietest windows, as examples of "no bird"
             quiet = quietest_windows(

@@ -13,9 +13,11 @@ from schemas.example import describe_fields
 # records it parses as they are: version 1 has the same Example fields and no "features" entry;
 # version 2 has a "features" entry; version 3 adds every record's "labels" (several per
 # snippet, from annotations) and their band (low_hz, high_hz) to the Example and the index;
-# version 4 adds "masked_labels" (labels the loss skips, secondary species).
-FORMAT_VERSION = 4
-READABLE_VERSIONS = (1, 2, 3, 4)
+# version 4 adds "masked_labels" (labels the loss skips, secondary species); version 5 adds
+# the training split's window choice to "snippets" (train_overlap, train_max_per_recording)
+# and the spectrogram's "scaling" (older versions' images are all "snippet").
+FORMAT_VERSION = 5
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 SPLITS = ("train", "validation", "test")
 DATASET_INFO_FILE = "dataset.json"
 LABELS_FILE = "labels.txt"
@@ -29,6 +31,7 @@ BACKGROUND_LABEL = "(background)"
 
 FREQUENCY_SCALES = ("linear", "mel")
 NORMALIZATIONS = ("db", "pcen")
+SCALINGS = ("snippet", "fixed")
 
 
 class DatasetFormatError(ValueError):
@@ -54,6 +57,7 @@ class SpectrogramParams:
     fmin: float = 500.0  # lowest frequency of the image in Hz
     fmax: float = 0.0  # highest frequency in Hz; 0: the Nyquist frequency
     normalization: str = "pcen"  # pcen, or db (per-snippet dB below its maximum; the seed's)
+    scaling: str = "snippet"  # snippet: by each snippet's maximum; fixed: one range for all
 
     def __post_init__(self) -> None:
         if self.frequency_scale not in FREQUENCY_SCALES:
@@ -62,6 +66,8 @@ class SpectrogramParams:
             )
         if self.normalization not in NORMALIZATIONS:
             raise ValueError(f"normalization {self.normalization!r}: not one of {NORMALIZATIONS}")
+        if self.scaling not in SCALINGS:
+            raise ValueError(f"scaling {self.scaling!r}: not one of {SCALINGS}")
         if not 0 <= self.fmin < self.top_frequency <= self.sample_rate / 2:
             raise ValueError(
                 f"frequency range {self.fmin}-{self.fmax} Hz: needs 0 <= fmin < fmax <= "

@@ -444,7 +444,7 @@ def test_secondary_species_excluded_as_negative_are_masked_labels(multi_label_jo
 
     data, _ = multi_label_job
     info, labels = inputs.read_info_and_labels(data)
-    assert info.format_version == 4 and labels == ["B", "A", "C", BACKGROUND_LABEL]
+    assert info.format_version == 5 and labels == ["B", "A", "C", BACKGROUND_LABEL]
     options = json.loads(Path(data, "dataset.json").read_text())["snippets"]["annotations"]
     assert options["secondary_labels"] == "exclude-as-negative"
     rows = [r for p in Path(data).glob("index-*.parquet") for r in pq.read_table(p).to_pylist()]

@@ -260,3 +260,28 @@ def test_ctrl_c_stops_the_build_in_one_line_and_leaves_no_temporary_files(small_
     assert build.returncode == 130
     assert err == "interrupted: the build was stopped and its temporary files removed\n"
     assert sorted(p.name for p in output.iterdir()) == ["labels.txt"]
+
+
+def _by_snippet(examples: list[dict]) -> dict[tuple, dict]:
+    return {(e["recording_id"], e["snippet_index"]): e for e in examples}
+
+
+def test_train_overlap_gives_training_more_windows_and_leaves_validation_and_test_alone(
+    small_dataset, small_corpus, tmp_path
+):
+    output = str(tmp_path / "dense")
+    info = run(build_args(small_corpus, output, "--train-overlap", "0.75",
+                          "--train-max-per-recording", "4"))  # fmt: skip
+    assert info.snippets["train_overlap"] == 0.75 and info.snippets["train_max_per_recording"] == 4
+    dense, plain = read_all(output), read_all(small_dataset)
+    for split in ("validation", "test"):
+        assert _by_snippet(dense[split]).keys() == _by_snippet(plain[split]).keys()
+        for key, example in _by_snippet(dense[split]).items():
+            expected = _by_snippet(plain[split])[key]
+            assert all(np.array_equal(example[k], expected[k]) for k in expected), key
+    per_recording = collections.Counter(e["recording_id"] for e in dense["train"])
+    before = collections.Counter(e["recording_id"] for e in plain["train"])
+    assert per_recording.keys() == before.keys()
+    assert sum(per_recording.values()) > 1.5 * sum(before.values()), before
+    assert max(per_recording.values()) == 4  # the cap holds, and binds
+    assert info.counts.examples["train"] == len(dense["train"])

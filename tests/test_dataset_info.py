@@ -35,7 +35,7 @@ def test_the_dataset_names_its_index_and_attribution_files(small_dataset):
 
 def test_dataset_json_describes_the_record_and_version_1_still_reads(small_dataset, tmp_path):
     values = json.loads(Path(small_dataset, DATASET_INFO_FILE).read_text())
-    assert values["format_version"] == 4
+    assert values["format_version"] == 5
     assert list(values["features"]) == [field.name for field in FIELDS]
     assert values["features"]["start_seconds"]["dtype"] == "float32"
     assert not values["features"]["url"]["in_example"] and values["features"]["url"]["in_index"]
@@ -51,9 +51,9 @@ def test_dataset_json_describes_the_record_and_version_1_still_reads(small_datas
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"format_version": 5}, "format version 5 is not supported"),
+        ({"format_version": 6}, "format version 6 is not supported"),
         ({"complete": False}, "did not finish"),
-        ({"counts": {"examples": {}}}, "not a dataset.json of version 4"),
+        ({"counts": {"examples": {}}}, "not a dataset.json of version 5"),
     ],
 )
 def test_a_dataset_json_of_another_version_or_shape_is_refused(

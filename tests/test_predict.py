@@ -397,3 +397,23 @@ def test_ctrl_c_stops_predict_in_one_line(job_dir, small_corpus, tmp_path):
     assert predict.returncode == 130
     assert err.splitlines()[-1] == "interrupted: prediction stopped; rows written so far stay"
     assert "Traceback" not in err
+
+
+def test_predict_scales_images_as_the_dataset_json_says(tmp_path):
+    """--scaling reaches predict through dataset.json, as every front-end setting does."""
+    from schemas import SPLITS, read_dataset_info
+    from tests.datasets import write_info
+
+    write_info(tmp_path, ["A"], {split: [1] for split in SPLITS}, height=128, width=343)
+    values = json.loads((tmp_path / "dataset.json").read_text())
+    values["spectrogram"]["scaling"] = "fixed"
+    (tmp_path / "dataset.json").write_text(json.dumps(values))
+    params = read_dataset_info(str(tmp_path)).spectrogram
+    assert params.scaling == "fixed"
+    path = encode(tmp_path / "quiet.wav", 0.05 * tone(6.0, 22050), 22050)
+    windows = load_windows(str(path), params, 0.5)
+    samples = load_audio(str(path), params.sample_rate).samples
+    expected = snippet_spectrograms(samples, windows.starts, params)
+    np.testing.assert_array_equal(np.stack(list(windows.images)), expected)
+    default = snippet_spectrograms(samples, windows.starts, SpectrogramParams())
+    assert not np.array_equal(expected, default)

@@ -6,6 +6,7 @@ from frontend.snippets import (
     SnippetSelection,
     block_energies,
     choose_snippets,
+    dense_windows,
     loudest_windows,
     quietest_windows,
 )
@@ -97,3 +98,29 @@ def test_background_windows_are_the_quietest_and_below_the_cutoff():
     assert all(start >= 30 * RATE - HOP for start in quiet)
     loud = bouts(8, [(0, 8)])
     assert quietest_windows(len(loud), block_energies(loud, HOP), SNIPPET, HOP, 0.25, 2) == []
+
+
+def dense(samples: np.ndarray, **selection) -> list[int]:
+    return dense_windows(
+        len(samples), block_energies(samples, HOP), SNIPPET, HOP, SnippetSelection(**selection)
+    )
+
+
+def test_dense_windows_overlap_over_the_loud_parts_and_skip_the_quiet_ones():
+    samples = bouts(60, [(10, 20), (40, 43)])
+    starts = dense(samples, train_overlap=0.75)
+    assert len(starts) > len(choose(samples, SnippetSelection()))
+    assert np.diff(starts).min() == round(SNIPPET * 0.25 / HOP) * HOP  # a second apart
+    for start in starts:  # every window holds part of a bout
+        assert any(
+            start / RATE < end and (start + SNIPPET) / RATE > s for s, end in [(10, 20), (40, 43)]
+        )
+    assert dense(bouts(2, [(0.5, 1.5)]), train_overlap=0.5) == [0]
+
+
+def test_dense_windows_over_the_cap_are_an_evenly_spaced_subset():
+    samples = bouts(60, [(0, 60)])
+    every = dense(samples, train_overlap=0.5)
+    capped = dense(samples, train_overlap=0.5, train_max_per_recording=4)
+    assert len(every) > 20 and len(capped) == 4
+    assert capped[0] == every[0] and capped[-1] == every[-1] and set(capped) <= set(every)

@@ -162,8 +162,9 @@ def test_mel_rows_have_no_gaps_where_bands_are_narrower_than_a_bin():
 
 def test_dataset_json_without_the_new_fields_reads_as_the_seed_front_end():
     old = {k: v for k, v in PARAMS.to_dict().items() if k not in ("frequency_scale", "fmin",
-           "fmax", "normalization")}  # fmt: skip
+           "fmax", "normalization", "scaling")}  # fmt: skip
     assert SpectrogramParams.from_dict(old) == PARAMS != SpectrogramParams()
+    assert PARAMS.scaling == "snippet"  # images before format version 5 were all scaled so
 
 
 def _spectrogram_before(snippets: np.ndarray, params: SpectrogramParams) -> np.ndarray:
@@ -243,3 +244,25 @@ def test_windows_equal_scipys(name):
     for size in (512, 1024, 257):
         expected = scipy.signal.get_window(name, size).astype(np.float32)
         np.testing.assert_array_equal(_window(name, size), expected)
+
+
+LEVEL_FRONT_ENDS = {
+    "mel-pcen": SpectrogramParams(),
+    "mel-db": SpectrogramParams(normalization="db"),
+    "linear-db": PARAMS,
+}
+
+
+@pytest.mark.parametrize("front_end", LEVEL_FRONT_ENDS)
+def test_fixed_scaling_tells_a_call_at_0_db_from_one_at_minus_20_db(front_end):
+    params = LEVEL_FRONT_ENDS[front_end]
+    call = _chirp_in_noise(params)
+    levels = np.stack([call / np.abs(call).max(), 0.1 * call / np.abs(call).max()])
+    loud, quiet = spectrogram(levels, params).astype(int)  # the default, "snippet"
+    assert np.abs(loud - quiet).max() <= 1
+    fixed = dataclasses.replace(params, scaling="fixed")
+    loud, quiet = spectrogram(levels, fixed).astype(int)
+    if params.normalization == "db":  # 20 dB of the fixed 100 dB range: 51 grey levels darker
+        assert abs((loud - quiet).mean() - 51) < 1
+    else:  # PCEN divides out most of the level by design; what is left shows
+        assert np.abs(loud - quiet).max() > 5 and (loud - quiet).mean() > 0.5
