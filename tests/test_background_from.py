@@ -1,0 +1,93 @@
+"""Background recordings (--background-from): split by file, windows over each whole file,
+failures accounted; the background's share of training (--background-share); and the detection
+threshold chosen on validation, exported and used by predict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from frontend.snippets import even_windows
+from schemas import BACKGROUND_LABEL, FAILURES_FILE, SPLITS, read_dataset_info, read_labels
+from tests.audio_files import encode
+from tests.conftest import build_args
+from tests.datasets import read_split
+
+RATE = 22050
+SECONDS = {"dawn": 9.0, "dusk": 12.5, "night": 5.0, "rain": 8.0, "wind": 4.0, "surf": 10.0}
+
+
+def test_even_windows_cover_a_whole_file_or_spread_at_most_count():
+    size = 4 * RATE
+    assert even_windows(3 * RATE, size) == [0]
+    assert even_windows(8 * RATE, size) == [0, size]
+    starts = even_windows(9 * RATE, size)
+    assert starts == [0, round(2.5 * RATE), 5 * RATE]  # the fewest covering it, evenly
+    assert even_windows(100 * RATE, size, count=3) == [0, 48 * RATE, 96 * RATE]
+    assert even_windows(100 * RATE, size, count=1) == [0]
+
+
+@pytest.fixture(scope="module")
+def soundscapes(tmp_path_factory) -> tuple[Path, dict[str, float]]:
+    """Quiet noise files of several lengths (two folders) and one that is not audio."""
+    folder = tmp_path_factory.mktemp("soundscapes")
+    rng = np.random.default_rng(3)
+    for index, (name, seconds) in enumerate(SECONDS.items()):
+        sub = folder / ("a" if index % 2 else "b")
+        sub.mkdir(exist_ok=True)
+        encode(sub / f"{name}.wav", 0.02 * rng.standard_normal(round(seconds * RATE)), RATE)
+    (folder / "b" / "broken.wav").write_bytes(b"RIFF\x00\x00not a wave file at all" * 10)
+    return folder, SECONDS
+
+
+@pytest.fixture(scope="module")
+def background_from_dataset(small_corpus, soundscapes, tmp_path_factory) -> str:
+    from pipeline.build import run
+
+    folder, _ = soundscapes
+    output = str(tmp_path_factory.mktemp("background-from"))
+    run(build_args(small_corpus, output, "--background-from", f"{folder}/a/*.wav,{folder}/b",
+                   "--overwrite", "--quiet"))  # fmt: skip
+    return output
+
+
+@pytest.mark.slow
+def test_background_windows_come_only_from_the_background_files_each_in_one_split(
+    background_from_dataset, soundscapes
+):
+    folder, seconds = soundscapes
+    output = background_from_dataset
+    labels = read_labels(output)
+    assert labels[-1] == BACKGROUND_LABEL
+    files = {str(path): path.stem for path in folder.rglob("*.wav") if path.stem in seconds}
+    splits_of: dict[str, set[str]] = {}
+    windows: dict[str, int] = {}
+    for split in SPLITS:
+        for example in read_split(output, split):
+            recording = example["recording_id"].decode()
+            if example["species"].decode() == BACKGROUND_LABEL:
+                assert recording in files and example["label"] == len(labels) - 1
+                splits_of.setdefault(recording, set()).add(split)
+                windows[recording] = windows.get(recording, 0) + 1
+            else:
+                assert recording not in files
+    assert set(splits_of) == set(files)  # every background file gave windows ...
+    assert all(len(splits) == 1 for splits in splits_of.values())  # ... in one split
+    assert set().union(*splits_of.values()) == set(SPLITS)
+    for path, name in files.items():  # windows evenly over the whole file
+        assert windows[path] == len(even_windows(round(seconds[name] * RATE), 4 * RATE))
+    counts = read_dataset_info(output).counts
+    for split in SPLITS:
+        in_split = [path for path, splits in splits_of.items() if split in splits]
+        assert counts.background_files[split] == len(in_split)
+        assert counts.background_windows[split] == sum(windows[p] for p in in_split)
+        assert counts.per_species[BACKGROUND_LABEL].examples[split] == sum(
+            windows[p] for p in in_split
+        )
+    failures = [json.loads(line) for line in Path(output, FAILURES_FILE).read_text().splitlines()]
+    broken = [f for f in failures if f["file"].endswith("broken.wav")]
+    assert len(broken) == 1 and counts.failed_files >= 1
+    assert counts.input_files == 18 + len(files) + 1  # the corpus' files, then the background's
