@@ -91,3 +91,31 @@ def test_background_windows_come_only_from_the_background_files_each_in_one_spli
     broken = [f for f in failures if f["file"].endswith("broken.wav")]
     assert len(broken) == 1 and counts.failed_files >= 1
     assert counts.input_files == 18 + len(files) + 1  # the corpus' files, then the background's
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("share", [None, 0.6, 0.0])
+def test_background_share_sets_the_fraction_of_background_in_training(
+    background_from_dataset, share
+):
+    from trainer import inputs
+
+    info, labels = inputs.read_info_and_labels(background_from_dataset)
+    batches = inputs.train_dataset(
+        background_from_dataset, info, labels, 16, seed=0, background_share=share
+    )
+    drawn = np.concatenate([one_hot.numpy().argmax(1) for _, one_hot in batches.take(20)])
+    fraction = float(np.mean(drawn == labels.index(BACKGROUND_LABEL)))
+    expected = 1 / len(labels) if share is None else share  # every label has training examples
+    assert len(drawn) == 320 and abs(fraction - expected) < 0.08, fraction
+    assert set(drawn) == set(range(len(labels) - (share == 0.0)))  # the species all drawn
+
+
+def test_background_share_flag_takes_a_fraction_below_1_with_balance():
+    from trainer.task import parse_args
+
+    assert parse_args([]).background_share is None
+    assert parse_args(["--background-share", "0.3"]).background_share == 0.3
+    for argv in (["--background-share", "1"], ["--background-share", "0.3", "--no-balance"]):
+        with pytest.raises(SystemExit):
+            parse_args(argv)

@@ -156,6 +156,7 @@ def prepare(args: TrainOptions) -> Run:
         seed=args.seed,
         mixup=args.mixup,
         multi_label=multi_label,
+        background_share=args.background_share,
     )
     validation_data = inputs.eval_dataset(
         args.data_dir, "validation", info, label_names, args.batch_size, cache=True
