@@ -119,3 +119,70 @@ def test_background_share_flag_takes_a_fraction_below_1_with_balance():
     for argv in (["--background-share", "1"], ["--background-share", "0.3", "--no-balance"]):
         with pytest.raises(SystemExit):
             parse_args(argv)
+
+
+def test_the_detection_threshold_maximises_balanced_accuracy():
+    from trainer.detection import best_detection
+
+    bird_score = np.array([0.1, 0.2, 0.3, 0.7, 0.8, 0.4])
+    probabilities = np.stack([bird_score, 1 - bird_score], axis=1)
+    labels = np.array([1, 1, 0, 0, 0, 1])  # label 1 is the background
+    detection = best_detection(probabilities, labels)
+    # bird >= 0.55 (2 of 3 birds, every background window) ties with bird >= 0.25 (every
+    # bird, 2 of 3 background windows): the higher threshold
+    assert detection.threshold == pytest.approx(0.55)
+    assert detection.balanced_accuracy == pytest.approx((2 / 3 + 1) / 2)
+    labels[2] = 1  # the bird at 0.3 now background: bird >= 0.55 is right everywhere
+    assert best_detection(probabilities, labels).balanced_accuracy == 1.0
+    assert (detection.bird_windows, detection.background_windows) == (3, 3)
+    assert best_detection(probabilities, np.zeros(6, int)) is None  # no background windows
+
+
+@pytest.mark.slow
+def test_detection_threshold_travels_with_the_export_and_decides_predicts_no_detection(
+    background_from_dataset, small_corpus, soundscapes, tmp_path
+):
+    from trainer import inputs, task
+    from trainer.detection import best_detection, read_detection_threshold
+    from trainer.evaluation import predict_split
+    from trainer.export import load_exported_model
+    from trainer.predict import main
+    from trainer.prediction.classifier import Classifier
+    from trainer.prediction.reading import predict_files
+
+    job = str(tmp_path / "job")
+    assert task.main([
+        "--data-dir", background_from_dataset, "--job-dir", job, "--architecture", "compact",
+        "--image-size", "75", "--weights", "none", "--head-epochs", "0", "--base-epochs", "1",
+        "--steps-per-epoch", "3", "--batch-size", "8", "--seed", "0",
+    ]) == 0  # fmt: skip
+    threshold = read_detection_threshold(f"{job}/export")
+    model, labels, info = load_exported_model(job)
+    validation = inputs.eval_dataset(background_from_dataset, "validation", info, labels, 8)
+    assert threshold == best_detection(*predict_split(model, validation)[:2]).threshold
+
+    folder, _ = soundscapes
+    files = [str(next(Path(small_corpus, "audio").glob("*.mp3"))), str(folder / "a" / "dusk.wav")]
+    (song, soundscape) = predict_files(files, Classifier(job), workers=1)
+    bird = {
+        (item.path, start / info.spectrogram.sample_rate): 1 - p[-1]
+        for item in (song, soundscape)
+        for start, p in zip(item.starts, item.probabilities, strict=True)
+    }
+
+    def no_detection(*flags: str) -> set[tuple[str, float]]:
+        output = tmp_path / "rows.json"
+        assert (
+            main(["--model", job, *files, "--timeline", "--quiet", "--output", str(output), *flags])
+            == 0
+        )
+        rows = [json.loads(line) for line in output.read_text().splitlines()]
+        assert len(rows) == len(files) + len(bird)
+        return {(r["file"], r["start_s"]) for r in rows if r["kind"] == "no_detection"}
+
+    assert no_detection() == {key for key, score in bird.items() if score < threshold}
+    median = float(np.median(list(bird.values())))
+    overridden = no_detection("--detection-threshold", str(median))
+    assert overridden == {key for key, score in bird.items() if score < median}
+    assert overridden and len(overridden) < len(bird)
+    assert no_detection("--detection-threshold", "0") == set()
