@@ -226,6 +226,21 @@ def quietest_windows(
     return sorted(min(start * block, last) for start in starts)
 
 
+def even_windows(length: int, snippet_samples: int, count: int = 0) -> list[int]:
+    """Sample offsets of windows spread evenly over a whole recording, regardless of loudness:
+    the fewest that cover it (the first at its start, the last ending at its end, overlapping
+    only as much as that needs), or with `count` (> 0) at most that many, evenly spaced from
+    its start to its end; [0] for a recording no longer than one window (the caller pads it)."""
+    last = length - snippet_samples
+    if last <= 0:
+        return [0]
+    total = -(-length // snippet_samples)  # windows covering the recording
+    chosen = min(total, count) if count > 0 else total
+    if chosen == 1:
+        return [0]
+    return sorted({round(i * last / (chosen - 1)) for i in range(chosen)})
+
+
 def cut_windows(chunks: Iterable[np.ndarray], starts: list[int], size: int) -> Iterator[np.ndarray]:
     """The `size`-sample windows at sorted sample offsets `starts` of a stream of chunks.
 

@@ -31,6 +31,7 @@ from pipeline.columns import (
 from pipeline.outcome import MISSING_FILE, Outcome
 
 LAYOUTS = ("folders", "csv", "master-set", "annotations")
+BACKGROUND_FILE = "background"  # a Recording's kind: a --background-from file
 LABEL_ORDER_RULE = "most recordings first (after selections), ties by species name"
 
 _XC_FILE_NAME = re.compile(r"^XC(\d+)\.[A-Za-z0-9]+$", re.IGNORECASE)
@@ -61,6 +62,7 @@ class Recording:
     date: str = ""
     group: str = ""  # the value of --group-by COLUMN
     events: str = ""  # JSON of its annotation (pipeline.annotations.recordings.Annotated)
+    kind: str = ""  # BACKGROUND_FILE: every window of it is background; "": a species' recording
 
 
 @dataclasses.dataclass(frozen=True)
@@ -319,6 +321,27 @@ def apply_selections(
                                     f"{selections.top_species} species"))  # fmt: skip
     kept_types = collections.Counter(r.sound_type for r in kept)
     return kept, failures, labels, dict(sorted(kept_types.items()))
+
+
+def add_background_files(catalog: Catalog, patterns: Iterable[str], background_label: str) -> None:
+    """Adds the audio files of the folders or globs `patterns` (each file once) to the catalog
+    as input files and recordings of kind BACKGROUND_FILE and label `background_label`
+    (appended to the labels when missing), their paths as ids; CatalogError for a pattern
+    without audio files or a file that is also a species' recording."""
+    files: dict[str, int] = {}
+    for pattern in patterns:
+        files.update(list_audio_files(pattern)[1])
+    both = sorted(files.keys() & {r.path for r in catalog.recordings})
+    if both:
+        raise CatalogError(f"{both[0]}: both a recording of a species and a --background-from file")
+    catalog.recordings += [
+        Recording(recording_id=path, path=path, source_file=path, species=background_label,
+                  size_bytes=size, kind=BACKGROUND_FILE)
+        for path, size in sorted(files.items())
+    ]  # fmt: skip
+    catalog.input_files += len(files)
+    if files and background_label not in catalog.labels:
+        catalog.labels.append(background_label)
 
 
 def build_catalog(

@@ -92,6 +92,8 @@ def _dataset_info(plan: Plan, counts: Counts, argv: list[str], problem: str | No
         snippets={
             **opts.snippets.to_dict(),
             "min_seconds": opts.min_seconds,
+            "background_from": list(opts.background_from),
+            "background_windows": opts.background_windows,
             **annotation_options.to_dict(opts.annotations, opts.group_by),
         },
         selections=SelectionInfo(
@@ -134,6 +136,10 @@ def _print_summary(output: str, info: DatasetInfo, metrics: list[tuple[str, int]
         print(
             f"  {split:<12}{counts.recordings[split]:>12}{counts.examples[split]:>10}{info.shards[split]:>8}"
         )
+    if any(counts.background_files.values()):
+        print("  background files (windows): " + ", ".join(
+            f"{split} {counts.background_files[split]} ({counts.background_windows[split]})"
+            for split in SPLITS))  # fmt: skip
     print(f"  input files {counts.input_files}, without examples {counts.failed_files}"
           f" (see {FAILURES_FILE}), recovered with ffmpeg {counts.recovered_with_ffmpeg}")  # fmt: skip
     for reason, count in counts.failures.items():

@@ -36,6 +36,7 @@ def construct(plan: Plan) -> beam.Pipeline:
                 opts.decoder,
                 opts.annotations.min_overlap,
                 opts.annotations.secondary_labels == "exclude-as-negative",
+                opts.background_windows,
             )
         ).with_outputs(OUTCOMES, main=EXAMPLES)  # fmt: skip
     )

@@ -42,6 +42,8 @@ class BuildOptions:
     quiet: bool = False
     annotations: annotation_options.AnnotationOptions = annotation_options.AnnotationOptions()
     group_by: str = "recording"
+    background_from: tuple[str, ...] = ()  # folders or globs of "(background)" recordings
+    background_windows: int = 0  # most windows per --background-from file; 0: all
 
 
 def _fractions(text: str) -> dict[str, float]:
@@ -63,6 +65,10 @@ def _overlap(text: str) -> float:
 
 def _types(text: str) -> tuple[str, ...]:
     return tuple(word.strip().lower() for word in text.split(",") if word.strip())
+
+
+def _paths(text: str) -> list[str]:
+    return [path.strip() for path in text.split(",") if path.strip()]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -260,6 +266,24 @@ def parser() -> argparse.ArgumentParser:
         "examples of the reserved label '(background)', last in labels.txt (default: %(default)s)",
     )
     p.add_argument(
+        "--background-from",
+        type=_paths,
+        action="extend",
+        default=[],
+        metavar="PATH|GLOB",
+        help="recordings without the species (soundscapes with no birds, or of unknown "
+        "content; folders or globs, local or gs://, comma-separated or repeated) whose windows, "
+        "spread evenly over each whole file, become '(background)' examples; each file goes "
+        "whole to one split, with the species' --split fractions and --seed",
+    )
+    p.add_argument(
+        "--background-windows",
+        type=int,
+        default=BuildOptions.background_windows,
+        help="most windows of each --background-from file, evenly spaced; 0: enough to cover "
+        "the whole file (default: %(default)s)",
+    )
+    p.add_argument(
         "--min-seconds",
         type=float,
         default=BuildOptions.min_seconds,
@@ -318,6 +342,8 @@ def parse(argv: list[str]) -> tuple[BuildOptions, list[str]]:
         )
     except ValueError as error:
         flags.error(str(error))
+    if args.background_windows < 0:
+        flags.error("--background-windows must be 0 (cover each file) or more")
     layout = args.layout or (
         "csv" if args.metadata else "annotations" if args.annotations else "folders"
     )
@@ -352,5 +378,7 @@ def parse(argv: list[str]) -> tuple[BuildOptions, list[str]]:
         quiet=args.quiet,
         annotations=annotation_options.from_args(args),
         group_by=args.group_by,
+        background_from=tuple(dict.fromkeys(args.background_from)),
+        background_windows=args.background_windows,
     )
     return options, beam_args

@@ -37,7 +37,8 @@ class Outcome:
 
     An annotated recording also gives its `events` (those with windows) and its examples per
     first label (`examples_per_label`, background included, in place of `species`) and windows
-    per label (`windows_per_label`, every label of a window)."""
+    per label (`windows_per_label`, every label of a window). A --background-from file
+    (`background_file`) gives only `background` windows."""
 
     file: str
     split: str = ""
@@ -50,6 +51,7 @@ class Outcome:
     events: int = 0
     examples_per_label: dict[str, int] = dataclasses.field(default_factory=dict)
     windows_per_label: dict[str, int] = dataclasses.field(default_factory=dict)
+    background_file: bool = False
 
     @property
     def failed(self) -> bool:
@@ -66,7 +68,7 @@ class Outcome:
 class Tally:
     """Outcomes added up: recordings and examples per (split, label), failures per reason,
     recordings per decoder; of annotated recordings, events per split and windows per (split,
-    label)."""
+    label); of --background-from files, files and windows per split."""
 
     recordings: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     examples: collections.Counter = dataclasses.field(default_factory=collections.Counter)
@@ -74,6 +76,8 @@ class Tally:
     decoders: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     events: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     windows: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    background_files: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    background_windows: collections.Counter = dataclasses.field(default_factory=collections.Counter)
 
     def add(self, outcome: Outcome, background_label: str) -> None:
         if outcome.failed:
@@ -89,6 +93,9 @@ class Tally:
             if outcome.background:
                 self.examples[split, background_label] += outcome.background
         self.decoders[outcome.decoder] += 1
+        if outcome.background_file:
+            self.background_files[split] += 1
+            self.background_windows[split] += outcome.background
         self.events[split] += outcome.events
         for label, count in outcome.windows_per_label.items():
             self.windows[split, label] += count
@@ -129,4 +136,6 @@ class Tally:
             windows_per_label={label: per_split(self.windows, label) for label in labels}
             if self.windows
             else {},
+            background_files={split: self.background_files[split] for split in SPLITS},
+            background_windows={split: self.background_windows[split] for split in SPLITS},
         )

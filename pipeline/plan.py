@@ -18,12 +18,13 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 from frontend.audio import check_decoder, check_ffmpeg
 from pipeline import catalog_file
 from pipeline.annotations.catalog import catalog_of, splits_of, with_background_windows
-from pipeline.catalog import Catalog, Recording
+from pipeline.catalog import Catalog, Recording, add_background_files
 from pipeline.options import BuildOptions
 from pipeline.outputs import TEMP_PREFIX
 from pipeline.process import dataset_labels
 from schemas import (
     ATTRIBUTION_FILE,
+    BACKGROUND_LABEL,
     DATASET_INFO_FILE,
     FAILURES_FILE,
     INDEX_PREFIX,
@@ -166,18 +167,20 @@ def prepare_output(output: str, overwrite: bool) -> None:
 
 
 def make_plan(opts: BuildOptions, beam_args: list[str]) -> Plan:
-    """Checks the decoder, readies the output, builds the catalog (with --annotations, theirs),
-    splits it by recording (or by the groups of --group-by) and writes labels.txt and the
-    catalog file the job reads."""
+    """Checks the decoder, readies the output, builds the catalog (with --annotations, theirs;
+    with --background-from, its files), splits it by recording (or by the groups of
+    --group-by; background files by file) and writes labels.txt and the catalog file the job
+    reads."""
     check_decoder(opts.decoder)
     prepare_output(opts.output, opts.overwrite)
     catalog = catalog_of(opts)  # pipeline.annotations.catalog: with --annotations, theirs
+    catalog.labels = dataset_labels(catalog.labels, opts.snippets)  # + (background) on request
+    add_background_files(catalog, opts.background_from, BACKGROUND_LABEL)
     beam_options, workers = pipeline_options(
         local_runner_flags(beam_args, audio_seconds_estimate(catalog.recordings))
     )
     if opts.decoder == "ffmpeg" and workers:  # elsewhere ffmpeg only salvages, if installed
         check_ffmpeg()
-    catalog.labels = dataset_labels(catalog.labels, opts.snippets)  # + (background) on request
     with_background_windows(catalog)  # + (background) when complete annotations give some
     splits = splits_of(catalog, opts)
     with FileSystems.create(f"{opts.output}/{LABELS_FILE}") as f:

@@ -17,6 +17,7 @@ from frontend.snippets import (
     SnippetSelection,
     choose_snippets,
     dense_windows,
+    even_windows,
     quietest_windows,
 )
 from frontend.windows import open_windows
@@ -27,7 +28,7 @@ from pipeline.annotations.windows import (
     Window,
     recording_windows,
 )
-from pipeline.catalog import CatalogError, Recording
+from pipeline.catalog import BACKGROUND_FILE, CatalogError, Recording
 from pipeline.outcome import Outcome, Tally
 from schemas import BACKGROUND_LABEL, SPLITS, Counts, SpectrogramParams, make_example
 
@@ -73,7 +74,9 @@ class ProcessRecording(beam.DoFn):
     it gave nothing; the job's counters count it. An annotated recording (its `events`) gives
     the windows of its events, each with every label it overlaps by `min_overlap` (with
     `mask_secondary`, its secondary labels masked instead), and one more Outcome per
-    annotation refused once its length is known (after its own). Bad input never raises; a
+    annotation refused once its length is known (after its own). A recording of kind
+    BACKGROUND_FILE gives windows evenly over the whole file (at most `background_windows`;
+    0: enough to cover it), all background. Bad input never raises; a
     missing ffmpeg fails the worker at setup when `decoder` is "ffmpeg" (elsewhere ffmpeg only
     salvages files the decoder rejects).
     """
@@ -87,6 +90,7 @@ class ProcessRecording(beam.DoFn):
         decoder: str = "auto",
         min_overlap: MinOverlap = DEFAULT_MIN_OVERLAP,
         mask_secondary: bool = False,
+        background_windows: int = 0,
     ) -> None:
         self._params = params
         self._selection = selection
@@ -95,6 +99,7 @@ class ProcessRecording(beam.DoFn):
         self._decoder = decoder
         self._min_overlap = min_overlap  # of an annotated event, for a window to carry its label
         self._mask_secondary = mask_secondary  # secondary labels masked, not labels
+        self._background_windows = background_windows  # most of a background file; 0: all
         self._counters = OutcomeCounters()
 
     def setup(self) -> None:
@@ -145,6 +150,7 @@ class ProcessRecording(beam.DoFn):
             outcome = Outcome(
                 file=recording.source_file, split=split, species=recording.species,
                 examples=examples - background, background=background, decoder=decoder,
+                background_file=recording.kind == BACKGROUND_FILE,
                 **self._annotated_counts(annotation, refused, per_label, first_labels),
             )  # fmt: skip
         except AudioError as error:
@@ -180,6 +186,9 @@ class ProcessRecording(beam.DoFn):
             )
         if scan.peak < SILENCE_PEAK:
             raise AudioError("silent", "no sound above -80 dBFS")
+        if recording.kind == BACKGROUND_FILE:
+            starts = even_windows(scan.length, params.snippet_samples, self._background_windows)
+            return dict.fromkeys(starts, BACKGROUND_LABEL)
         if split == "train" and self._selection.train_overlap:
             starts = dense_windows(
                 scan.length, scan.energies, params.snippet_samples, params.hop, self._selection

@@ -195,6 +195,10 @@ class Counts:
     decoders: dict[str, int]  # recordings per decoder that read them
     events: dict[str, int] = dataclasses.field(default_factory=dict)  # annotated, per split
     windows_per_label: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+    # --background-from files and their windows, per split (also counted under the background
+    # label's recordings and examples)
+    background_files: dict[str, int] = dataclasses.field(default_factory=dict)
+    background_windows: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def split_examples(self, split: str, species: str) -> int:
         """Examples of one species in one split (0 for a species without any)."""

@@ -94,6 +94,7 @@ def train_dataset(
     seed: int | None = None,
     mixup: float = 0.0,
     multi_label: bool = False,
+    background_share: float | None = None,
 ) -> tf.data.Dataset:
     """Endless shuffled (uint8 spectrograms, one-hot labels) batches of the training split;
     with `multi_label`, the labels are the records' multi-hot vectors of all their labels,
@@ -102,7 +103,9 @@ def train_dataset(
     With `balance`, every species present is drawn equally often: one shuffled, repeating
     stream per species (a filter of the split), sampled with tf.data's sample_from_datasets,
     so a rare species' repeats are spread over the run rather than side by side (a snippet of
-    several labels is in the stream of its first). Each stream
+    several labels is in the stream of its first). With `background_share` (0 to <1), the
+    background class' stream gives that fraction of the examples and the species share the
+    rest equally (None: the background is drawn like a species). Each stream
     reads the split for its species (with `cache`, from memory). With `mixup` (a > 0), each
     example is mixed with another of its batch and their labels alike, by a Beta(a, a) weight
     (a label masked in either stays masked).
@@ -121,6 +124,8 @@ def train_dataset(
             for index, name in enumerate(label_names)
             if info.counts.split_examples("train", name)
         ]
+        weights = _class_weights([label_names[index] for index in present], background_share)
+        present = [index for index, weight in zip(present, weights, strict=True) if weight]
         buffer = max(16, SHUFFLE_BUFFER // len(present))
 
         def species_stream(index: int) -> tf.data.Dataset:
@@ -128,7 +133,7 @@ def train_dataset(
             return stream.shuffle(buffer, seed=None if seed is None else seed + index).repeat()
 
         dataset = tf.data.Dataset.sample_from_datasets(
-            [species_stream(index) for index in present], seed=seed
+            [species_stream(index) for index in present], [w for w in weights if w], seed=seed
         )
     else:
         dataset = dataset.repeat().shuffle(SHUFFLE_BUFFER, seed=seed)
@@ -145,6 +150,20 @@ def train_dataset(
     if mixup:
         dataset = _mixup(dataset, mixup, seed)
     return dataset.prefetch(AUTOTUNE).with_options(options)
+
+
+def _class_weights(names: list[str], background_share: float | None) -> list[float]:
+    """The balanced stream's weight of each class present in training: equal, or
+    `background_share` for the background class and the rest equally to the species."""
+    if background_share is None:
+        return [1.0 / len(names)] * len(names)
+    if schemas.BACKGROUND_LABEL not in names:
+        raise DatasetFormatError(
+            f"--background-share: the training split has no {schemas.BACKGROUND_LABEL} examples"
+        )
+    species = len(names) - 1
+    return [background_share if name == schemas.BACKGROUND_LABEL else
+            (1.0 - background_share) / species for name in names]  # fmt: skip
 
 
 def _mixup(dataset: tf.data.Dataset, alpha: float, seed: int | None) -> tf.data.Dataset:

@@ -54,6 +54,23 @@ def _f1(is_positive: np.ndarray, predicted: np.ndarray) -> tuple[float, float, f
     return (2 * precision * recall / (precision + recall) if hits else 0.0), precision, recall
 
 
+def ranked_cuts(
+    is_positive: np.ndarray, scores: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The places a threshold on `scores` can cut: (scores best first, positives among the
+    scores up to each, the index of the last of each distinct score)."""
+    order = np.argsort(-scores, kind="stable")
+    ranked, hits = scores[order], np.cumsum(is_positive[order])
+    return ranked, hits, np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]
+
+
+def threshold_at(ranked: np.ndarray, cut: int) -> float:
+    """The threshold keeping ranked[: cut + 1]: the middle between ranked[cut] and the next
+    lower score (0 below the lowest)."""
+    below = ranked[cut + 1] if cut + 1 < len(ranked) else 0.0
+    return float((ranked[cut] + below) / 2)
+
+
 def best_thresholds(targets: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Per species, the score threshold of the highest F1 on (targets, scores) of the
     snippets where it is not masked (the middle between that score and the next lower one);
@@ -64,14 +81,9 @@ def best_thresholds(targets: np.ndarray, scores: np.ndarray) -> np.ndarray:
         is_positive = targets[known, index] > 0.5
         if not is_positive.any():
             continue
-        column = scores[known, index]
-        order = np.argsort(-column, kind="stable")
-        ranked, hits = column[order], np.cumsum(is_positive[order])
-        last = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]  # of each distinct score
+        ranked, hits, last = ranked_cuts(is_positive, scores[known, index])
         f1 = 2 * hits[last] / (last + 1 + is_positive.sum())
-        best = last[int(np.argmax(f1))]
-        below = ranked[best + 1] if best + 1 < len(ranked) else 0.0
-        thresholds[index] = (ranked[best] + below) / 2
+        thresholds[index] = threshold_at(ranked, last[int(np.argmax(f1))])
     return thresholds
 
 

@@ -57,6 +57,7 @@ class TrainOptions:
     backup_every_steps: int = 0
     export_tflite: bool = False
     multi_label: str = "auto"  # on: sigmoid per species; auto: on for datasets of several labels
+    background_share: float | None = None  # of training examples; None: like a species
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

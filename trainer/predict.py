@@ -28,6 +28,13 @@ def _fraction(value: str) -> float:
     return number
 
 
+def _probability(value: str) -> float:
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError("must be from 0 to 1")
+    return number
+
+
 def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -74,6 +81,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         default=0.0,
         help="leave out timeline windows whose best score is below this (default: 0)",
+    )
+    add(
+        "--detection-threshold",
+        type=_probability,
+        metavar="T",
+        help="for a model trained with the (background) class: a window holds a bird when "
+        "1 - P(background) is at least T, else it is a no_detection row (default: the "
+        "threshold chosen on validation at the end of training, in the export's detection.json)",
     )
     add(
         "--output",

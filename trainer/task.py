@@ -35,6 +35,13 @@ def _image_size(value: str) -> int:
     return size
 
 
+def _share(value: str) -> float:
+    share = float(value)
+    if not 0.0 <= share < 1.0:
+        raise argparse.ArgumentTypeError("must be at least 0 and less than 1")
+    return share
+
+
 def parse_args(argv: list[str] | None = None) -> TrainOptions:
     """The trainer's options from its flags; a --preset sets defaults that explicit flags override."""
     parser = _parser()
@@ -44,6 +51,8 @@ def parse_args(argv: list[str] | None = None) -> TrainOptions:
     args = parser.parse_args(argv)
     if args.head_epochs < 0 or args.base_epochs < 0 or args.head_epochs + args.base_epochs < 1:
         parser.error("--head-epochs and --base-epochs must be >= 0, and not both 0")
+    if args.background_share is not None and not args.balance:
+        parser.error("--background-share needs --balance")
     return TrainOptions(**vars(args))
 
 
@@ -71,6 +80,14 @@ def _parser() -> argparse.ArgumentParser:
         "--balance",
         action=argparse.BooleanOptionalAction,
         help="draw every species equally often in training, rare ones repeating (default on)",
+    )
+    _option(
+        data,
+        "--background-share",
+        type=_share,
+        help="with --balance, the fraction of training examples drawn from the (background) "
+        "class, 0 to <1, the species sharing the rest equally (default: the background is "
+        "drawn as often as each species)",
     )
     _option(data, "--cache", action="store_true", help="cache the decoded records in memory")
     _option(

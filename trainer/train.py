@@ -21,9 +21,9 @@ import tensorflow as tf
 
 import schemas
 from schemas import DatasetFormatError
-from trainer import inputs, multilabel
+from trainer import detection, inputs, multilabel
 from trainer.callbacks import Backup, BestEpoch, EpochLog, Validation
-from trainer.evaluation import evaluate, summarize
+from trainer.evaluation import evaluate, predict_split, summarize
 from trainer.export import export_model
 from trainer.job_dir import (
     BEST_STATE,
@@ -38,6 +38,10 @@ from trainer.model import Augmentation, build_model, resolve_weights, set_phase
 from trainer.options import TrainOptions
 
 SPECTROGRAMS_LOGGED = 6
+_NO_DETECTION = (
+    "no threshold (the validation split lacks bird or background windows); predict calls a "
+    "window background where the background is the most probable label"
+)
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +160,7 @@ def prepare(args: TrainOptions) -> Run:
         seed=args.seed,
         mixup=args.mixup,
         multi_label=multi_label,
+        background_share=args.background_share,
     )
     validation_data = inputs.eval_dataset(
         args.data_dir, "validation", info, label_names, args.batch_size, cache=True
@@ -219,8 +224,10 @@ def fit_phase(
 
 
 def finish(run: Run) -> dict[str, Any]:
-    """Exports the best epoch's model (in float32, for any device), evaluates it on the test
-    split when there is one, prints the summary; returns the test metrics or {}."""
+    """Exports the best epoch's model (in float32, for any device) with, for a single-label
+    model with the background class, its detection threshold chosen on validation; evaluates
+    it on the test split when there is one, prints the summary; returns the test metrics or
+    {}."""
     args = run.options
     model = run.new_model(None, mixed_precision=False)
     model.load_weights(run.job.checkpoint(BEST_WEIGHTS))
@@ -230,12 +237,22 @@ def finish(run: Run) -> dict[str, Any]:
         scores, targets, _ = multilabel.predict_targets(model, run.validation_data)
         thresholds = multilabel.best_thresholds(targets, scores)
         multilabel.write_thresholds(export_dir, run.label_names, thresholds)
+    detected = None
+    if _has_detection(run):
+        detected = detection.best_detection(*predict_split(model, run.validation_data)[:2])
+        if detected:
+            detection.write_detection(export_dir, detected)
     metrics = {}
     if inputs.split_size(run.info, "test"):
         metrics = evaluate(model, args.data_dir, "test", args.job_dir, batch_size=args.batch_size,
                            thresholds=thresholds)  # fmt: skip
-    print(_summary(run, export_dir, metrics))
+    print(_summary(run, export_dir, metrics, detected))
     return metrics
+
+
+def _has_detection(run: Run) -> bool:
+    """Whether the run's model has a detection threshold: single-label, with the background."""
+    return not run.multi_label and run.label_names[-1] == schemas.BACKGROUND_LABEL
 
 
 def _run_ops_one_at_a_time() -> None:
@@ -343,7 +360,9 @@ def _history(job: JobDir) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def _summary(run: Run, export_dir: str, metrics: dict[str, Any]) -> str:
+def _summary(
+    run: Run, export_dir: str, metrics: dict[str, Any], detected: detection.Detection | None
+) -> str:
     """One screen about the finished run."""
     args, job, info = run.options, run.job, run.info
     history = _history(job)
@@ -359,7 +378,12 @@ def _summary(run: Run, export_dir: str, metrics: dict[str, Any]) -> str:
         f"  last epoch:  {_validation(history[-1])}",
         f"  evaluation:  {summarize(metrics) if metrics else 'no test examples'}",
         f"  exported:    {export_dir} (model.keras, saved_model/, labels.txt, dataset.json"
-        f"{', model.tflite' if args.export_tflite else ''})",
+        f"{', detection.json' if detected else ''}{', model.tflite' if args.export_tflite else ''})",
+        *(
+            [f"  detection:   {detected.describe() if detected else _NO_DETECTION}"]
+            if _has_detection(run)
+            else []
+        ),
         f"  history:     {job.history}; metrics: {job.metrics('test')}",
         f"  TensorBoard: tensorboard --logdir {job.logs}",
     ]

@@ -15,6 +15,7 @@ from pipeline.annotations.recordings import (
     with_annotations,
 )
 from pipeline.catalog import (
+    BACKGROUND_FILE,
     Catalog,
     CatalogError,
     Recording,
@@ -129,9 +130,15 @@ def with_background_windows(catalog: Catalog) -> None:
 
 
 def splits_of(catalog: Catalog, opts: BuildOptions) -> dict[str, str]:
-    """{recording id: split}: by recording, or by the groups of --group-by."""
+    """{recording id: split}: by recording, or by the groups of --group-by; --background-from
+    files by file, as a species of their own (they never change the species' split)."""
+    species = [r for r in catalog.recordings if r.kind != BACKGROUND_FILE]
+    background = (
+        (r.recording_id, r.species) for r in catalog.recordings if r.kind == BACKGROUND_FILE
+    )
+    splits = assign_splits(background, opts.fractions, opts.seed)
     if opts.group_by == "recording":
-        pairs = ((r.recording_id, r.species) for r in catalog.recordings)
-        return assign_splits(pairs, opts.fractions, opts.seed)
-    triples = ((r.recording_id, r.species, group_of(r, opts.group_by)) for r in catalog.recordings)
-    return assign_group_splits(triples, opts.fractions, opts.seed)
+        pairs = ((r.recording_id, r.species) for r in species)
+        return {**splits, **assign_splits(pairs, opts.fractions, opts.seed)}
+    triples = ((r.recording_id, r.species, group_of(r, opts.group_by)) for r in species)
+    return {**splits, **assign_group_splits(triples, opts.fractions, opts.seed)}

@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from schemas import DatasetFormatError
+from trainer.detection import read_detection_threshold
 from trainer.export import export_dir_of, load_exported_model
 from trainer.multilabel import read_thresholds
 
@@ -16,7 +17,11 @@ class Classifier:
     def __init__(self, model_path: str, batch_size: int = 32) -> None:
         self.model, self.labels, info = load_exported_model(model_path)
         # A multi-label model's threshold per species; None: a softmax over the species.
-        self.thresholds = read_thresholds(export_dir_of(model_path), self.labels)
+        export_dir = export_dir_of(model_path)
+        self.thresholds = read_thresholds(export_dir, self.labels)
+        # A single-label model's with the background class: bird where 1 - P(background)
+        # reaches it; None: where the background is not the most probable label.
+        self.detection_threshold = read_detection_threshold(export_dir)
         self.params = info.spectrogram
         self.batch_size = batch_size
         shape = (self.params.frequency_rows, self.params.frames)

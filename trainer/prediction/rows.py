@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from schemas import BACKGROUND_LABEL, SpectrogramParams
+from trainer.detection import bird_scores
 
 if TYPE_CHECKING:  # reading imports TensorFlow, which rows never needs
     from trainer.prediction.reading import FilePrediction
@@ -50,13 +51,15 @@ def result_rows(
     timeline: bool = False,
     min_score: float = 0.0,
     thresholds: np.ndarray | None = None,
+    detection_threshold: float | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of one file: its top-k species over all windows, then (timeline) each window's.
 
     Windows whose best score is under `min_score` are left out; a failed file gives one
     "failed" row; a file shorter than a window has a note. Missing values are None. With a
-    model trained with the background class, a window where it wins is a "no_detection" row
-    without species, and the file's species are ranked by the windows where a bird was
+    model trained with the background class, a window without a bird is a "no_detection" row
+    without species: one whose bird score, 1 - P(background), is under `detection_threshold`
+    (None: where the background wins); and the file's species are ranked by the windows where a bird was
     detected (all windows when there is none). With a multi-label model's `thresholds`, each
     window gives one row per species at or above its threshold (best first; "no_detection"
     when none is), and background is detected where its own score reaches its threshold.
@@ -74,7 +77,9 @@ def result_rows(
     windows = item.probabilities
     bird = np.ones(len(windows), bool)
     if labels[-1] == BACKGROUND_LABEL:
-        if thresholds is None:
+        if thresholds is None and detection_threshold is not None:
+            bird = bird_scores(windows) >= detection_threshold
+        elif thresholds is None:
             bird = windows.argmax(axis=1) != len(labels) - 1
         else:
             bird = windows[:, -1] < thresholds[-1]

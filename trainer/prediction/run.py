@@ -12,6 +12,8 @@ import tensorflow as tf
 from frontend.audio import check_decoder
 from pipeline import cli
 from pipeline.progress import Progress
+from schemas import BACKGROUND_LABEL
+from trainer import TrainerError
 from trainer.prediction.classifier import Classifier
 from trainer.prediction.reading import predict_files, resolve_inputs
 from trainer.prediction.rows import format_rows, result_rows
@@ -29,12 +31,21 @@ def predict(args: argparse.Namespace) -> int:
     paths = resolve_inputs(args.inputs)
     classifier = Classifier(args.model, args.batch_size)
     params = classifier.params
+    detection_threshold = classifier.detection_threshold
+    if args.detection_threshold is not None:
+        if classifier.labels[-1] != BACKGROUND_LABEL or classifier.thresholds is not None:
+            raise TrainerError(
+                f"{args.model}: --detection-threshold needs a single-label model trained with "
+                f"the {BACKGROUND_LABEL} class"
+            )
+        detection_threshold = args.detection_threshold
     options = {
         "top_k": args.top_k,
         "aggregate": args.aggregate,
         "timeline": args.timeline,
         "min_score": args.min_score,
         "thresholds": classifier.thresholds,
+        "detection_threshold": detection_threshold,
     }
     progress = None if args.quiet else Progress(len(paths), None, say=_say, unit="files")
     began, windows, failed = time.monotonic(), 0, 0
