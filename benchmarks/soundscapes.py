@@ -68,7 +68,6 @@ MIN_OVERLAP = 0.5  # seconds of an event that make a window "bird"
 BIRDNET_CONFIDENCE = 0.25
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.951, 0.05))
 POOLS = BENCH_CACHE / "soundscapes" / "backgrounds.json"
-DETECTION_FILE = "detection.json"  # in a model's export dir: {"threshold": t}
 DEFAULT_THRESHOLD = 0.5
 
 
@@ -257,7 +256,7 @@ def model_windows(
 ) -> tuple[dict[str, tuple[list, np.ndarray]], float, str]:
     """Per path: window spans (s) and bird scores; the model's threshold and where it came from."""
     import schemas
-    from trainer.export import export_dir_of
+    from trainer.detection import bird_scores
     from trainer.prediction.classifier import Classifier
     from trainer.prediction.reading import predict_files
 
@@ -266,17 +265,15 @@ def model_windows(
         raise SystemExit(
             f"{model}: no {schemas.BACKGROUND_LABEL} class (build with --background-snippets)"
         )
-    background = classifier.labels.index(schemas.BACKGROUND_LABEL)
     rate, window = classifier.params.sample_rate, classifier.params.snippet_samples
     windows = {}
     for item in predict_files(paths, classifier, overlap=0.5):
         if item.error:
             raise SystemExit(f"{item.path}: {item.error}")
         windows[item.path] = ([(s / rate, (s + window) / rate) for s in item.starts],
-                              1.0 - item.probabilities[:, background])  # fmt: skip
-    stored = pathlib.Path(export_dir_of(model)) / DETECTION_FILE
-    if stored.exists():
-        return windows, float(json.loads(stored.read_text())["threshold"]), str(stored)
+                              bird_scores(item.probabilities))  # fmt: skip
+    if classifier.detection_threshold is not None:
+        return windows, classifier.detection_threshold, "stored with the export"
     return windows, DEFAULT_THRESHOLD, "default"
 
 
