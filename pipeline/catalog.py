@@ -86,6 +86,9 @@ class Catalog:
 
 
 def _root_and_pattern(input_path: str) -> tuple[str, str]:
+    """(root, glob) of a folder, a glob or one audio file."""
+    if input_path.lower().endswith(AUDIO_EXTENSIONS) and not any(c in input_path for c in "*?["):
+        return input_path.rsplit("/", 1)[0], input_path
     if any(char in input_path for char in "*?["):
         root = input_path[: min(input_path.index(c) for c in "*?[" if c in input_path)]
         return root.rsplit("/", 1)[0], input_path
@@ -94,8 +97,8 @@ def _root_and_pattern(input_path: str) -> tuple[str, str]:
 
 
 def list_audio_files(input_path: str) -> tuple[str, dict[str, int]]:
-    """(root, {audio file path: size in bytes}, sorted by path) of a folder or glob, on any
-    Beam filesystem."""
+    """(root, {audio file path: size in bytes}, sorted by path) of a folder, a glob or one
+    audio file, on any Beam filesystem."""
     root, pattern = _root_and_pattern(input_path)
     metadata = FileSystems.match([pattern])[0].metadata_list
     sizes = {m.path: m.size_in_bytes for m in metadata if m.path.lower().endswith(AUDIO_EXTENSIONS)}
@@ -324,7 +327,7 @@ def apply_selections(
 
 
 def add_background_files(catalog: Catalog, patterns: Iterable[str], background_label: str) -> None:
-    """Adds the audio files of the folders or globs `patterns` (each file once) to the catalog
+    """Adds the audio files of the folders, globs or files `patterns` (each file once) to the catalog
     as input files and recordings of kind BACKGROUND_FILE and label `background_label`
     (appended to the labels when missing), their paths as ids; CatalogError for a pattern
     without audio files or a file that is also a species' recording."""

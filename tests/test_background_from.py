@@ -43,6 +43,15 @@ def soundscapes(tmp_path_factory) -> tuple[Path, dict[str, float]]:
     return folder, SECONDS
 
 
+def test_one_audio_file_is_a_source_of_its_own(soundscapes):
+    from pipeline.catalog import list_audio_files
+
+    folder, _ = soundscapes
+    one = sorted((folder / "a").glob("*.wav"))[0]
+    root, sizes = list_audio_files(str(one))
+    assert (root, list(sizes)) == (str(folder / "a"), [str(one)])
+
+
 @pytest.fixture(scope="module")
 def background_from_dataset(small_corpus, soundscapes, tmp_path_factory) -> str:
     from pipeline.build import run
