@@ -31,6 +31,7 @@ class TrainOptions:
     steps_per_epoch: int | None = None
     architecture: str = "inception-v3"
     image_size: int = 299
+    full_resolution: bool = False  # compact only: the time crop at its own size, one channel
     weights: str = "imagenet"
     dropout: float = 0.5
     head_epochs: int = 5

@@ -96,6 +96,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     _option(
         net,
+        "--full-resolution",
+        action="store_true",
+        help="compact only: the base sees the time crop at its own size (frequency rows x "
+        "frames, one channel) instead of a square RGB image of --image-size",
+    )
+    _option(
+        net,
         "--weights",
         help="initial weights of the base: imagenet (downloaded), a local .h5 file, or none "
         "(default %(default)s)",

@@ -34,7 +34,13 @@ from trainer.job_dir import (
     write_json_file,
 )
 from trainer.losses import MaskedAUC, MaskedBinaryCrossentropy
-from trainer.model import Augmentation, build_model, resolve_weights, set_phase
+from trainer.model import (
+    Augmentation,
+    base_input_shape,
+    build_model,
+    resolve_weights,
+    set_phase,
+)
 from trainer.options import TrainOptions
 
 SPECTROGRAMS_LOGGED = 6
@@ -60,6 +66,7 @@ class Run:
     info: schemas.DatasetInfo
     label_names: list[str]
     job: JobDir
+    base_input: tuple[int, int, int]  # (rows, columns, channels) the base sees
     base_weights: str | None  # the base's initial weights file; None: random
     mixed_precision: bool
     train_data: tf.data.Dataset
@@ -75,6 +82,7 @@ class Run:
             len(self.label_names),
             architecture=options.architecture,
             image_size=options.image_size,
+            full_resolution=options.full_resolution,
             weights=base_weights,
             dropout=options.dropout,
             freeze_batchnorm=options.weights != "none",
@@ -141,6 +149,13 @@ def prepare(args: TrainOptions) -> Run:
     for split in ("train", "validation"):
         if not inputs.split_size(info, split):
             raise DatasetFormatError(f"{args.data_dir}: the {split} split has no examples")
+    base_input = base_input_shape(
+        info.image.height,
+        info.image.width,
+        architecture=args.architecture,
+        image_size=args.image_size,
+        full_resolution=args.full_resolution,
+    )
     base_weights = resolve_weights(args.weights, args.architecture)
     job = JobDir(args.job_dir)
     job.start_run(args)
@@ -165,6 +180,7 @@ def prepare(args: TrainOptions) -> Run:
         info=info,
         label_names=label_names,
         job=job,
+        base_input=base_input,
         base_weights=base_weights,
         mixed_precision=mixed_precision,
         train_data=train_data,
@@ -353,7 +369,8 @@ def _summary(run: Run, export_dir: str, metrics: dict[str, Any]) -> str:
         f"Training finished in {args.job_dir}",
         f"  data:        {args.data_dir}: {len(run.label_names)} species; examples {counts}",
         f"  epochs:      {args.head_epochs} head only, then {args.base_epochs} with the base "
-        f"(from {args.unfreeze_from or 'its first layer'}); image size {args.image_size}",
+        f"(from {args.unfreeze_from or 'its first layer'}); the base sees "
+        f"{'x'.join(map(str, run.base_input))}",
         f"  best epoch:  {best['epoch'] + 1} of {len(history)} by {best['by']}: "
         f"{_validation(best)} (the exported model)",
         f"  last epoch:  {_validation(history[-1])}",
