@@ -43,6 +43,7 @@ class TrainOptions:
     epsilon: float = 1e-7
     label_smoothing: float = 0.0
     weight_decay: float = 0.0
+    ema_momentum: float = 0.0  # > 0: validate, keep and export a moving average of the weights
     mixed_precision: bool = True
     seed: int | None = None  # the random seed; None: not repeatable, faster
     best_by: str = "recording_accuracy"

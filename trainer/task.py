@@ -35,6 +35,13 @@ def _image_size(value: str) -> int:
     return size
 
 
+def _momentum(value: str) -> float:
+    momentum = float(value)
+    if not 0.0 <= momentum < 1.0:
+        raise argparse.ArgumentTypeError("must be at least 0 and less than 1")
+    return momentum
+
+
 def parse_args(argv: list[str] | None = None) -> TrainOptions:
     """The trainer's options from its flags; a --preset sets defaults that explicit flags override."""
     parser = _parser()
@@ -163,6 +170,14 @@ def _parser() -> argparse.ArgumentParser:
         "--weight-decay",
         type=float,
         help="Adam's decoupled weight decay (default %(default)s)",
+    )
+    _option(
+        fit,
+        "--ema-momentum",
+        type=_momentum,
+        help="validate, keep and export an exponential moving average of the weights, each "
+        "step average = M * average + (1 - M) * weights (e.g. 0.999); BatchNorm statistics "
+        "are not averaged; 0: off (default %(default)s)",
     )
     _option(
         fit,

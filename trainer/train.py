@@ -221,12 +221,7 @@ def fit_phase(
         steps_per_epoch=steps_per_epoch,
         shuffle=False,  # the dataset shuffles itself
         verbose=1 if on_terminal else 0,
-        callbacks=[
-            Validation(run.validation_data, run.label_names, args.label_smoothing, run.multi_label),
-            *([] if on_terminal else [EpochLog()]),
-            *_callbacks(args, job, backup_dir),
-            *extra_callbacks,
-        ],
+        callbacks=[*_callbacks(run, backup_dir, on_terminal), *extra_callbacks],
     )
     model.save_weights(job.phase_weights(phase.number))
     if tf.io.gfile.exists(backup_dir):
@@ -295,7 +290,11 @@ def _compile(
     multi_label: bool = False,
 ) -> None:
     optimizer = keras.optimizers.Adam(
-        learning_rate, epsilon=args.epsilon, weight_decay=args.weight_decay or None
+        learning_rate,
+        epsilon=args.epsilon,
+        weight_decay=args.weight_decay or None,
+        use_ema=bool(args.ema_momentum),
+        ema_momentum=args.ema_momentum,
     )
     if multi_label:
         model.compile(
@@ -316,11 +315,22 @@ def _compile(
     )
 
 
-def _callbacks(args: TrainOptions, job: JobDir, backup_dir: str) -> list[keras.callbacks.Callback]:
+def _callbacks(run: Run, backup_dir: str, on_terminal: bool) -> list[keras.callbacks.Callback]:
+    """The callbacks of fit, in order: at an epoch's end, Validation, BestEpoch and the last
+    checkpoint see the moving average of the weights with --ema-momentum (a SwapEMAWeights puts
+    it into the model), and Backup the weights in training (a second one swaps them back), so
+    that --resume goes on from what the optimizer trained. After the last epoch the model
+    holds the average (Keras' finalize_variable_values), which the phase's weights keep."""
+    args, job = run.options, run.job
+    averaged = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if args.ema_momentum else []
     return [
+        *averaged,
+        Validation(run.validation_data, run.label_names, args.label_smoothing, run.multi_label),
+        *([] if on_terminal else [EpochLog()]),
         BestEpoch(job.checkpoint(BEST_WEIGHTS), job.checkpoint(BEST_STATE), args.best_by),
-        Backup(backup_dir, args.backup_every_steps),
         keras.callbacks.ModelCheckpoint(job.checkpoint(LAST_WEIGHTS), save_weights_only=True),
+        *(keras.callbacks.SwapEMAWeights(swap_on_epoch=True) for _ in averaged),
+        Backup(backup_dir, args.backup_every_steps),
         keras.callbacks.TensorBoard(job.logs, write_graph=False),
         keras.callbacks.CSVLogger(job.history, append=True),
     ]
