@@ -5,7 +5,8 @@ and starting (or resuming) a run in it.
       run.json                  the run's options (for evaluate: the data dir trained on)
       state.json                {"phases_done": n}: which phases finished
       history.csv               one row per epoch
-      checkpoints/              last, best and phaseN weights, best.json (the best epoch)
+      checkpoints/              last, best and phaseN weights, best.json (the best epoch), and
+                                with --init-from the base's initial weights
       backup-phaseN/            the phase's backup for --resume, removed as the phase ends
       logs/                     TensorBoard
       metrics-SPLIT.json, confusion-SPLIT.png
@@ -35,6 +36,7 @@ EXPORT_DIR = "export"
 LAST_WEIGHTS = "last.weights.h5"
 BEST_WEIGHTS = "best.weights.h5"
 BEST_STATE = "best.json"
+INIT_WEIGHTS = "init-base.weights.h5"  # the base of --init-from's export
 BACKUP_WEIGHTS = "backup.weights.h5"  # in a backup-phaseN folder
 BACKUP_STATE = "backup.json"
 
@@ -89,7 +91,7 @@ class JobDir:
         return self.join(EXPORT_DIR)
 
     def checkpoint(self, name: str) -> str:
-        """A file of checkpoints/: LAST_WEIGHTS, BEST_WEIGHTS or BEST_STATE."""
+        """A file of checkpoints/: LAST_WEIGHTS, BEST_WEIGHTS, BEST_STATE or INIT_WEIGHTS."""
         return self.join(CHECKPOINT_DIR, name)
 
     def phase_weights(self, phase: int) -> str:

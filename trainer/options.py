@@ -33,6 +33,7 @@ class TrainOptions:
     image_size: int = 299
     full_resolution: bool = False  # compact only: the time crop at its own size, one channel
     weights: str = "imagenet"
+    init_from: str | None = None  # an earlier export (or its job dir) whose base starts this one
     dropout: float = 0.5
     head_epochs: int = 5
     base_epochs: int = 20

@@ -114,6 +114,14 @@ def _parser() -> argparse.ArgumentParser:
         help="initial weights of the base: imagenet (downloaded), a local .h5 file, or none "
         "(default %(default)s)",
     )
+    _option(
+        net,
+        "--init-from",
+        metavar="JOB_DIR_OR_EXPORT",
+        help="start the base from the exported model of an earlier run (instead of --weights; "
+        "the head is new, for this dataset's species); its dataset must have the same front "
+        "end, and the same --architecture, --image-size and --full-resolution",
+    )
     _option(net, "--dropout", type=float, help="dropout rate before the head (default %(default)s)")
 
     fit = parser.add_argument_group("training")

@@ -21,13 +21,14 @@ import tensorflow as tf
 
 import schemas
 from schemas import DatasetFormatError
-from trainer import inputs, multilabel
+from trainer import TrainerError, inputs, multilabel
 from trainer.callbacks import Backup, BestEpoch, EpochLog, Validation
 from trainer.evaluation import evaluate, summarize
-from trainer.export import export_model
+from trainer.export import export_model, load_exported_model
 from trainer.job_dir import (
     BEST_STATE,
     BEST_WEIGHTS,
+    INIT_WEIGHTS,
     LAST_WEIGHTS,
     JobDir,
     read_json_file,
@@ -35,8 +36,10 @@ from trainer.job_dir import (
 )
 from trainer.losses import MaskedAUC, MaskedBinaryCrossentropy
 from trainer.model import (
+    BASE_NAMES,
     Augmentation,
     base_input_shape,
+    base_of,
     build_model,
     resolve_weights,
     set_phase,
@@ -156,9 +159,15 @@ def prepare(args: TrainOptions) -> Run:
         image_size=args.image_size,
         full_resolution=args.full_resolution,
     )
-    base_weights = resolve_weights(args.weights, args.architecture)
+    if args.init_from:
+        initial_base = _exported_base(args, info, base_input)
+    else:
+        base_weights = resolve_weights(args.weights, args.architecture)
     job = JobDir(args.job_dir)
     job.start_run(args)
+    if args.init_from:
+        base_weights = job.checkpoint(INIT_WEIGHTS)
+        initial_base.save_weights(base_weights)
     mixed_precision = _log_devices() and args.mixed_precision
     multi_label = multilabel.wanted(args.multi_label, info.counts.windows_per_label)
     train_data = inputs.train_dataset(
@@ -187,6 +196,38 @@ def prepare(args: TrainOptions) -> Run:
         validation_data=validation_data,
         multi_label=multi_label,
     )
+
+
+def _exported_base(
+    args: TrainOptions, info: schemas.DatasetInfo, base_input: tuple[int, int, int]
+) -> keras.Model:
+    """The base of the export --init-from names, once it is known to fit this run: the same
+    front end (spectrogram parameters and image size), architecture and base input."""
+    exported, _, exported_info = load_exported_model(args.init_from)
+    refused = f"--init-from {args.init_from}: "
+    front_end = []
+    for part in ("spectrogram", "image"):
+        theirs = dataclasses.asdict(getattr(exported_info, part))
+        ours = dataclasses.asdict(getattr(info, part))
+        front_end += [f"{name} {theirs[name]} there, {ours[name]} here"
+                      for name in ours if theirs[name] != ours[name]]  # fmt: skip
+    if front_end:
+        raise TrainerError(
+            f"{refused}trained on another front end than {args.data_dir} "
+            f"({', '.join(front_end)}); build the data with the export's dataset.json settings"
+        )
+    base = base_of(exported)
+    if base.name != BASE_NAMES[args.architecture]:
+        raise TrainerError(
+            f"{refused}its base is {base.name}, not --architecture {args.architecture}'s"
+        )
+    exported_input = tuple(base.input.shape[1:])
+    if exported_input != base_input:
+        raise TrainerError(
+            f"{refused}its base takes {'x'.join(map(str, exported_input))}, this run's "
+            f"{'x'.join(map(str, base_input))} (--image-size, --full-resolution)"
+        )
+    return base
 
 
 def fit_phase(
