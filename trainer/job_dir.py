@@ -11,6 +11,7 @@ and starting (or resuming) a run in it.
       logs/                     TensorBoard
       metrics-SPLIT.json, confusion-SPLIT.png
       export/                   the exported model (trainer.export)
+      members/K/                with --ensemble, the job dir of member K (a run of its own)
 
 Local or gs:// alike: paths are joined with "/".
 """
@@ -101,6 +102,10 @@ class JobDir:
     def backup(self, phase: int) -> str:
         """The folder of a phase's backups for --resume."""
         return self.join(f"backup-phase{phase}")
+
+    def member(self, index: int) -> str:
+        """The job dir of an ensemble's member `index`."""
+        return self.join("members", str(index))
 
     def metrics(self, split: str) -> str:
         return self.join(f"metrics-{split}.json")

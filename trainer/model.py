@@ -4,6 +4,7 @@ compact CNN), softmax."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import keras
 import tensorflow as tf
@@ -204,6 +205,16 @@ def build_model(
         return keras.Model(inputs, outputs, name=f"birdsong_{base.name}")
     finally:
         keras.config.set_dtype_policy(previous_policy)
+
+
+def ensemble(members: Sequence[keras.Model]) -> keras.Model:
+    """One model over trained classifiers of the same input: the mean of their probabilities
+    (the members are renamed member_0, member_1, ...)."""
+    inputs = keras.Input(members[0].input.shape[1:], dtype="uint8", name="spectrogram")
+    for index, member in enumerate(members):
+        member.name = f"member_{index}"
+    outputs = keras.layers.Average(name="probabilities")([member(inputs) for member in members])
+    return keras.Model(inputs, outputs, name="birdsong_ensemble")
 
 
 def set_phase(model: keras.Model, phase: int, unfreeze_from: str | None = None) -> None:

@@ -59,6 +59,7 @@ class TrainOptions:
     overwrite: bool = False
     backup_every_steps: int = 0
     export_tflite: bool = False
+    ensemble: int = 1  # > 1: that many runs of seeds seed, seed + 1, ...; their mean exported
     multi_label: str = "auto"  # on: sigmoid per species; auto: on for datasets of several labels
 
     def to_dict(self) -> dict[str, Any]:

@@ -42,6 +42,13 @@ def _momentum(value: str) -> float:
     return momentum
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
 def parse_args(argv: list[str] | None = None) -> TrainOptions:
     """The trainer's options from its flags; a --preset sets defaults that explicit flags override."""
     parser = _parser()
@@ -186,6 +193,15 @@ def _parser() -> argparse.ArgumentParser:
         help="validate, keep and export an exponential moving average of the weights, each "
         "step average = M * average + (1 - M) * weights (e.g. 0.999); BatchNorm statistics "
         "are not averaged; 0: off (default %(default)s)",
+    )
+    _option(
+        fit,
+        "--ensemble",
+        type=_positive,
+        metavar="N",
+        help="train N models with seeds --seed, --seed + 1, ... (each a run of its own in "
+        "JOB_DIR/members/K) and export one model giving the mean of their probabilities, "
+        "evaluated like a single one (default %(default)s: no ensemble)",
     )
     _option(
         fit,

@@ -41,6 +41,7 @@ from trainer.model import (
     base_input_shape,
     base_of,
     build_model,
+    ensemble,
     resolve_weights,
     set_phase,
 )
@@ -128,6 +129,8 @@ def train(
     With a seed, the run is repeatable on a CPU: seeded weights, shuffles, crops and masks, and
     TensorFlow's deterministic ops (tf.config.experimental.enable_op_determinism).
     """
+    if args.ensemble > 1:
+        return train_ensemble(args, extra_callbacks)
     run = prepare(args)
     with inputs.data_errors(args.data_dir):
         _log_spectrograms(run.job.logs, run.validation_data, run.label_names)
@@ -270,12 +273,41 @@ def fit_phase(
     write_json_file(job.state, {"phases_done": phase.number})
 
 
+def train_ensemble(
+    args: TrainOptions, extra_callbacks: Sequence[keras.callbacks.Callback] = ()
+) -> dict[str, Any]:
+    """Trains args.ensemble members, each a run of train() in JOB_DIR/members/K with seed
+    seed + K, then exports and evaluates the mean of their exported models as one model."""
+    run = prepare(args)
+    members = []
+    for index in range(args.ensemble):
+        member = dataclasses.replace(
+            args,
+            job_dir=run.job.member(index),
+            seed=None if args.seed is None else args.seed + index,
+            ensemble=1,
+        )
+        train(member, extra_callbacks)
+        members.append(load_exported_model(member.job_dir)[0])
+    export_dir, metrics = _export_and_evaluate(run, ensemble(members))
+    print(_summary(run, export_dir, metrics))
+    return metrics
+
+
 def finish(run: Run) -> dict[str, Any]:
     """Exports the best epoch's model (in float32, for any device), evaluates it on the test
     split when there is one, prints the summary; returns the test metrics or {}."""
-    args = run.options
     model = run.new_model(None, mixed_precision=False)
     model.load_weights(run.job.checkpoint(BEST_WEIGHTS))
+    export_dir, metrics = _export_and_evaluate(run, model)
+    print(_summary(run, export_dir, metrics))
+    return metrics
+
+
+def _export_and_evaluate(run: Run, model: keras.Model) -> tuple[str, dict[str, Any]]:
+    """Exports the run's final model, with multi-label thresholds, and evaluates it on the test
+    split when there is one; returns the export dir and the test metrics or {}."""
+    args = run.options
     export_dir = export_model(model, args.job_dir, args.data_dir, tflite=args.export_tflite)
     thresholds = None
     if run.multi_label:  # F1-optimal per species on validation, exported beside the model
@@ -286,8 +318,7 @@ def finish(run: Run) -> dict[str, Any]:
     if inputs.split_size(run.info, "test"):
         metrics = evaluate(model, args.data_dir, "test", args.job_dir, batch_size=args.batch_size,
                            thresholds=thresholds)  # fmt: skip
-    print(_summary(run, export_dir, metrics))
-    return metrics
+    return export_dir, metrics
 
 
 def _run_ops_one_at_a_time() -> None:
@@ -411,10 +442,8 @@ def _history(job: JobDir) -> list[dict[str, str]]:
 
 
 def _summary(run: Run, export_dir: str, metrics: dict[str, Any]) -> str:
-    """One screen about the finished run."""
+    """One screen about the finished run (or ensemble)."""
     args, job, info = run.options, run.job, run.info
-    history = _history(job)
-    best = read_json_file(job.checkpoint(BEST_STATE))
     counts = ", ".join(f"{split} {info.counts.examples[split]}" for split in schemas.SPLITS)
     lines = [
         f"Training finished in {args.job_dir}",
@@ -422,16 +451,37 @@ def _summary(run: Run, export_dir: str, metrics: dict[str, Any]) -> str:
         f"  epochs:      {args.head_epochs} head only, then {args.base_epochs} with the base "
         f"(from {args.unfreeze_from or 'its first layer'}); the base sees "
         f"{'x'.join(map(str, run.base_input))}",
-        f"  best epoch:  {best['epoch'] + 1} of {len(history)} by {best['by']}: "
-        f"{_validation(best)} (the exported model)",
-        f"  last epoch:  {_validation(history[-1])}",
+        *(_members(run) if args.ensemble > 1 else _epochs(job)),
         f"  evaluation:  {summarize(metrics) if metrics else 'no test examples'}",
         f"  exported:    {export_dir} (model.keras, saved_model/, labels.txt, dataset.json"
         f"{', model.tflite' if args.export_tflite else ''})",
-        f"  history:     {job.history}; metrics: {job.metrics('test')}",
-        f"  TensorBoard: tensorboard --logdir {job.logs}",
+        f"  metrics:     {job.metrics('test')}",
     ]
     return "\n".join(lines)
+
+
+def _epochs(job: JobDir) -> list[str]:
+    history = _history(job)
+    best = read_json_file(job.checkpoint(BEST_STATE))
+    return [
+        f"  best epoch:  {best['epoch'] + 1} of {len(history)} by {best['by']}: "
+        f"{_validation(best)} (the exported model)",
+        f"  last epoch:  {_validation(history[-1])}",
+        f"  history:     {job.history}",
+        f"  TensorBoard: tensorboard --logdir {job.logs}",
+    ]
+
+
+def _members(run: Run) -> list[str]:
+    args = run.options
+    seeds = "none" if args.seed is None else f"{args.seed} to {args.seed + args.ensemble - 1}"
+    lines = [f"  ensemble:    the mean of {args.ensemble} members (seeds {seeds}), each its "
+             f"run's best epoch:"]  # fmt: skip
+    for index in range(args.ensemble):
+        member = JobDir(run.job.member(index))
+        best = read_json_file(member.checkpoint(BEST_STATE))
+        lines.append(f"    {member.path}: epoch {best['epoch'] + 1}, {_validation(best)}")
+    return lines
 
 
 def _validation(row: dict[str, Any]) -> str:
