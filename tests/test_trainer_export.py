@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import schemas
 from schemas import SPLITS, ImageShape
-from tests.datasets import write_info
+from tests.datasets import BALANCED, trainer_fails_with, write_dataset, write_info
 from tests.test_trainer_model import calibrate_batchnorm
-from trainer import TrainerError
+from trainer import TrainerError, task, train
 from trainer.export import export_model, load_exported_model
-from trainer.model import build_model
+from trainer.model import base_of, build_model
 
 HEIGHT, WIDTH, SPECIES = 16, 40, ["a", "b", "c"]
 
@@ -73,3 +74,38 @@ def test_load_exported_model_takes_a_job_dir_or_its_export_dir(exported):
         np.testing.assert_allclose(model.predict(spectrograms, verbose=0), expected, atol=1e-6)
     with pytest.raises(TrainerError, match="no exported model"):
         load_exported_model(str(job_dir / "checkpoints"))
+
+
+def serve(saved_model_dir, spectrograms: np.ndarray) -> np.ndarray:
+    """The probabilities of a SavedModel's serving_default signature."""
+    signature = tf.saved_model.load(str(saved_model_dir)).signatures["serving_default"]
+    return signature(spectrogram=tf.constant(spectrograms))["probabilities"].numpy()
+
+
+@pytest.mark.slow
+def test_a_full_resolution_model_trains_and_its_export_serves_the_datasets_spectrograms(tmp_path):
+    data_dir = write_dataset(tmp_path / "data", BALANCED)
+    argv = [
+        "--data-dir", data_dir, "--job-dir", str(tmp_path / "job"), "--architecture", "compact",
+        "--weights", "none", "--full-resolution", "--batch-size", "4", "--steps-per-epoch", "2",
+        "--head-epochs", "0", "--base-epochs", "1", "--seed", "0",
+    ]  # fmt: skip
+    train.train(task.parse_args(argv))
+    model, _, info = load_exported_model(str(tmp_path / "job"))
+    height, width = info.image.height, info.image.width
+    assert height != width and tuple(model.input.shape) == (None, height, width)
+    assert tuple(base_of(model).input.shape) == (None, height, round(width * 15 / 16), 1)
+    spectrograms = np.random.default_rng(0).integers(0, 256, (3, height, width), dtype=np.uint8)
+    np.testing.assert_allclose(
+        serve(tmp_path / "job" / "export" / "saved_model", spectrograms),
+        model.predict(spectrograms, verbose=0),
+        atol=1e-6,
+    )
+    assert schemas.read_labels(data_dir) == schemas.read_labels(str(tmp_path / "job" / "export"))
+
+
+def test_full_resolution_with_inception_v3_is_refused_in_one_line(tmp_path, capsys):
+    data_dir = write_dataset(tmp_path / "data", BALANCED)
+    error = trainer_fails_with(capsys, data_dir, tmp_path / "job", "--full-resolution")
+    assert "--full-resolution is for --architecture compact" in error
+    assert not (tmp_path / "job").exists()

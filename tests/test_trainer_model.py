@@ -7,8 +7,8 @@ import tensorflow as tf
 
 from tests.datasets import BALANCED, trainer_fails_with, write_dataset
 from trainer import TrainerError
-from trainer.layers import SpectrogramToImage, TimeCrop
-from trainer.model import SCRATCH_BATCHNORM_MOMENTUM, build_model, set_phase
+from trainer.layers import SpectrogramToChannel, SpectrogramToImage, TimeCrop
+from trainer.model import SCRATCH_BATCHNORM_MOMENTUM, base_of, build_model, set_phase
 
 HEIGHT, WIDTH, SPECIES = 16, 40, 3
 
@@ -61,6 +61,23 @@ def test_spectrogram_to_image_gives_three_equal_channels_in_minus_one_to_one():
     np.testing.assert_allclose(image[0], -1.0)
     np.testing.assert_allclose(image[1], 1.0)
     np.testing.assert_array_equal(image[..., 0], image[..., 2])
+
+
+def test_spectrogram_to_channel_keeps_the_size_in_one_channel_in_minus_one_to_one():
+    pixels = np.zeros((2, HEIGHT, WIDTH), np.uint8)
+    pixels[1] = 255
+    channel = SpectrogramToChannel()(tf.constant(pixels)).numpy()
+    assert channel.shape == (2, HEIGHT, WIDTH, 1)
+    np.testing.assert_allclose(channel[0], -1.0)
+    np.testing.assert_allclose(channel[1], 1.0)
+
+
+def test_full_resolution_feeds_the_compact_base_the_crop_itself():
+    full = build_model(HEIGHT, WIDTH, SPECIES, architecture="compact", full_resolution=True)
+    assert tuple(base_of(full).input.shape) == (None, HEIGHT, 38, 1)  # 40 frames cropped to 38
+    assert full.predict(column_numbers(2), verbose=0).shape == (2, SPECIES)
+    with pytest.raises(TrainerError, match="--full-resolution is for --architecture compact"):
+        build_model(HEIGHT, WIDTH, SPECIES, full_resolution=True)
 
 
 def test_model_takes_uint8_spectrograms_and_gives_probabilities(model):

@@ -1,4 +1,5 @@
-"""Repeatable runs, the best epoch exported, augmentation and mixup of trainer.task."""
+"""Repeatable runs, the best epoch exported, augmentation, mixup and weight averaging of
+trainer.task."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests.datasets import BALANCED, write_dataset
 from trainer import inputs, model, task, train
 from trainer.export import load_exported_model
 
@@ -119,3 +121,78 @@ def test_mixup_mixes_training_examples_and_their_labels(small_dataset):
     assert set(np.unique(y.numpy())) == {0.0, 1.0}
     assert np.allclose(my.numpy().sum(axis=1), 1.0) and (my.numpy().max(axis=1) < 1).any()
     assert mx.dtype == x.dtype and not np.array_equal(mx.numpy(), x.numpy())
+
+
+class WeightsAtEpochEnd(keras.callbacks.Callback):
+    """Reads, after the first epoch's callbacks, the model's weights and those of the backup and
+    the best checkpoint just written."""
+
+    def __init__(self, job_dir: Path):
+        super().__init__()
+        self.job_dir = job_dir
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch:
+            return
+        clone = keras.models.clone_model(self.model)
+        self.seen = {"model": self.model.get_weights()}
+        for name, path in (
+            ("backup", self.job_dir / "backup-phase2" / "backup.weights.h5"),
+            ("best", self.job_dir / "checkpoints" / "best.weights.h5"),
+        ):
+            clone.load_weights(path)
+            self.seen[name] = clone.get_weights()
+
+
+def run_compact(data_dir: str, job_dir: Path, *extra: str) -> dict:
+    """Two epochs of two steps of the compact base at full resolution, all layers."""
+    argv = [
+        "--data-dir", data_dir, "--job-dir", str(job_dir), "--architecture", "compact",
+        "--weights", "none", "--full-resolution", "--batch-size", "4", "--steps-per-epoch", "2",
+        "--head-epochs", "0", "--base-epochs", "2", "--seed", "5", *extra,
+    ]  # fmt: skip
+    probe = WeightsAtEpochEnd(job_dir)
+    train.train(task.parse_args(argv), [probe])
+    exported, _, _ = load_exported_model(str(job_dir))
+    return {
+        "history": (job_dir / "history.csv").read_text(),
+        "exported": exported.get_weights(),
+        "at_first_epoch_end": probe.seen,
+    }
+
+
+def same_weights(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
+    return all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+@pytest.fixture(scope="module")
+def averaged_runs(tmp_path_factory) -> dict[str, list[dict]]:
+    data_dir = write_dataset(tmp_path_factory.mktemp("data"), BALANCED)
+    averaged = [
+        run_compact(data_dir, tmp_path_factory.mktemp(f"ema{i}"), "--ema-momentum", "0.5")
+        for i in range(2)
+    ]
+    return {
+        "averaged": averaged,
+        "plain": [run_compact(data_dir, tmp_path_factory.mktemp("plain"))],
+    }
+
+
+def test_weight_averaging_repeats_with_the_same_seed(averaged_runs):
+    first, second = averaged_runs["averaged"]
+    assert first["history"] == second["history"]
+    assert same_weights(first["exported"], second["exported"])
+
+
+def test_weight_averaging_changes_the_exported_weights(averaged_runs):
+    (averaged, _), (plain,) = averaged_runs["averaged"], averaged_runs["plain"]
+    assert averaged["history"] != plain["history"]  # validation scored the average
+    assert not same_weights(averaged["exported"], plain["exported"])
+
+
+def test_the_best_checkpoint_holds_the_average_and_the_backup_the_trained_weights(averaged_runs):
+    seen = averaged_runs["averaged"][0]["at_first_epoch_end"]
+    assert same_weights(seen["backup"], seen["model"])  # --resume goes on training these
+    assert not same_weights(seen["best"], seen["model"])
+    plain = averaged_runs["plain"][0]["at_first_epoch_end"]
+    assert same_weights(plain["best"], plain["model"])

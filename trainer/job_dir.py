@@ -5,11 +5,13 @@ and starting (or resuming) a run in it.
       run.json                  the run's options (for evaluate: the data dir trained on)
       state.json                {"phases_done": n}: which phases finished
       history.csv               one row per epoch
-      checkpoints/              last, best and phaseN weights, best.json (the best epoch)
+      checkpoints/              last, best and phaseN weights, best.json (the best epoch), and
+                                with --init-from the base's initial weights
       backup-phaseN/            the phase's backup for --resume, removed as the phase ends
       logs/                     TensorBoard
       metrics-SPLIT.json, confusion-SPLIT.png
       export/                   the exported model (trainer.export)
+      members/K/                with --ensemble, the job dir of member K (a run of its own)
 
 Local or gs:// alike: paths are joined with "/".
 """
@@ -35,6 +37,7 @@ EXPORT_DIR = "export"
 LAST_WEIGHTS = "last.weights.h5"
 BEST_WEIGHTS = "best.weights.h5"
 BEST_STATE = "best.json"
+INIT_WEIGHTS = "init-base.weights.h5"  # the base of --init-from's export
 BACKUP_WEIGHTS = "backup.weights.h5"  # in a backup-phaseN folder
 BACKUP_STATE = "backup.json"
 
@@ -89,7 +92,7 @@ class JobDir:
         return self.join(EXPORT_DIR)
 
     def checkpoint(self, name: str) -> str:
-        """A file of checkpoints/: LAST_WEIGHTS, BEST_WEIGHTS or BEST_STATE."""
+        """A file of checkpoints/: LAST_WEIGHTS, BEST_WEIGHTS, BEST_STATE or INIT_WEIGHTS."""
         return self.join(CHECKPOINT_DIR, name)
 
     def phase_weights(self, phase: int) -> str:
@@ -99,6 +102,10 @@ class JobDir:
     def backup(self, phase: int) -> str:
         """The folder of a phase's backups for --resume."""
         return self.join(f"backup-phase{phase}")
+
+    def member(self, index: int) -> str:
+        """The job dir of an ensemble's member `index`."""
+        return self.join("members", str(index))
 
     def metrics(self, split: str) -> str:
         return self.join(f"metrics-{split}.json")

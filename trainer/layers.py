@@ -1,4 +1,4 @@
-"""Layers that turn uint8 spectrograms into Inception-v3 images inside the model (on the GPU)."""
+"""Layers that turn uint8 spectrograms into the base's input inside the model (on the GPU)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ class TimeCrop(keras.layers.Layer):
         return {**super().get_config(), "width": self.width, "seed": self.seed}
 
 
+def _unit_range(pixels: tf.Tensor) -> tf.Tensor:
+    """Pixel values 0 to 255 (as floats) scaled to [-1, 1]."""
+    return pixels / 127.5 - 1.0
+
+
 @keras.saving.register_keras_serializable(package="trainer")
 class SpectrogramToImage(keras.layers.Layer):
     """Resizes (batch, height, width) uint8 spectrograms to (batch, size, size, 3) in [-1, 1]."""
@@ -45,14 +50,25 @@ class SpectrogramToImage(keras.layers.Layer):
 
     def call(self, inputs):
         image = tf.image.resize(tf.cast(inputs[..., None], tf.float32), (self.size, self.size))
-        image = tf.image.grayscale_to_rgb(image) / 127.5 - 1.0
-        return tf.cast(image, self.compute_dtype)
+        return tf.cast(_unit_range(tf.image.grayscale_to_rgb(image)), self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.size, self.size, 3)
 
     def get_config(self):
         return {**super().get_config(), "size": self.size}
+
+
+@keras.saving.register_keras_serializable(package="trainer")
+class SpectrogramToChannel(keras.layers.Layer):
+    """(batch, height, width) uint8 spectrograms to (batch, height, width, 1) in [-1, 1], at
+    their own size: the full-resolution input of the compact base."""
+
+    def call(self, inputs):
+        return tf.cast(_unit_range(tf.cast(inputs[..., None], tf.float32)), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, 1)
 
 
 @keras.saving.register_keras_serializable(package="trainer")

@@ -31,7 +31,9 @@ class TrainOptions:
     steps_per_epoch: int | None = None
     architecture: str = "inception-v3"
     image_size: int = 299
+    full_resolution: bool = False  # compact only: the time crop at its own size, one channel
     weights: str = "imagenet"
+    init_from: str | None = None  # an earlier export (or its job dir) whose base starts this one
     dropout: float = 0.5
     head_epochs: int = 5
     base_epochs: int = 20
@@ -42,6 +44,7 @@ class TrainOptions:
     epsilon: float = 1e-7
     label_smoothing: float = 0.0
     weight_decay: float = 0.0
+    ema_momentum: float = 0.0  # > 0: validate, keep and export a moving average of the weights
     mixed_precision: bool = True
     seed: int | None = None  # the random seed; None: not repeatable, faster
     best_by: str = "recording_accuracy"
@@ -56,6 +59,7 @@ class TrainOptions:
     overwrite: bool = False
     backup_every_steps: int = 0
     export_tflite: bool = False
+    ensemble: int = 1  # > 1: that many runs of seeds seed, seed + 1, ...; their mean exported
     multi_label: str = "auto"  # on: sigmoid per species; auto: on for datasets of several labels
     background_share: float | None = None  # of training examples; None: like a species
 

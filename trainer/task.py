@@ -35,11 +35,18 @@ def _image_size(value: str) -> int:
     return size
 
 
-def _share(value: str) -> float:
+def _below_one(value: str) -> float:
     share = float(value)
     if not 0.0 <= share < 1.0:
         raise argparse.ArgumentTypeError("must be at least 0 and less than 1")
     return share
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
 
 
 def parse_args(argv: list[str] | None = None) -> TrainOptions:
@@ -84,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     _option(
         data,
         "--background-share",
-        type=_share,
+        type=_below_one,
         help="with --balance, the fraction of training examples drawn from the (background) "
         "class, 0 to <1, the species sharing the rest equally (default: the background is "
         "drawn as often as each species)",
@@ -113,9 +120,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     _option(
         net,
+        "--full-resolution",
+        action="store_true",
+        help="compact only: the base sees the time crop at its own size (frequency rows x "
+        "frames, one channel) instead of a square RGB image of --image-size",
+    )
+    _option(
+        net,
         "--weights",
         help="initial weights of the base: imagenet (downloaded), a local .h5 file, or none "
         "(default %(default)s)",
+    )
+    _option(
+        net,
+        "--init-from",
+        metavar="JOB_DIR_OR_EXPORT",
+        help="start the base from the exported model of an earlier run (instead of --weights; "
+        "the head is new, for this dataset's species); its dataset must have the same front "
+        "end, and the same --architecture, --image-size and --full-resolution",
     )
     _option(net, "--dropout", type=float, help="dropout rate before the head (default %(default)s)")
 
@@ -173,6 +195,23 @@ def _parser() -> argparse.ArgumentParser:
         "--weight-decay",
         type=float,
         help="Adam's decoupled weight decay (default %(default)s)",
+    )
+    _option(
+        fit,
+        "--ema-momentum",
+        type=_below_one,
+        help="validate, keep and export an exponential moving average of the weights, each "
+        "step average = M * average + (1 - M) * weights (e.g. 0.999); BatchNorm statistics "
+        "are not averaged; 0: off (default %(default)s)",
+    )
+    _option(
+        fit,
+        "--ensemble",
+        type=_positive,
+        metavar="N",
+        help="train N models with seeds --seed, --seed + 1, ... (each a run of its own in "
+        "JOB_DIR/members/K) and export one model giving the mean of their probabilities, "
+        "evaluated like a single one (default %(default)s: no ensemble)",
     )
     _option(
         fit,

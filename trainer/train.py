@@ -21,20 +21,30 @@ import tensorflow as tf
 
 import schemas
 from schemas import DatasetFormatError
-from trainer import detection, inputs, multilabel
+from trainer import TrainerError, detection, inputs, multilabel
 from trainer.callbacks import Backup, BestEpoch, EpochLog, Validation
 from trainer.evaluation import evaluate, predict_split, summarize
-from trainer.export import export_model
+from trainer.export import export_model, load_exported_model
 from trainer.job_dir import (
     BEST_STATE,
     BEST_WEIGHTS,
+    INIT_WEIGHTS,
     LAST_WEIGHTS,
     JobDir,
     read_json_file,
     write_json_file,
 )
 from trainer.losses import MaskedAUC, MaskedBinaryCrossentropy
-from trainer.model import Augmentation, build_model, resolve_weights, set_phase
+from trainer.model import (
+    BASE_NAMES,
+    Augmentation,
+    base_input_shape,
+    base_of,
+    build_model,
+    ensemble,
+    resolve_weights,
+    set_phase,
+)
 from trainer.options import TrainOptions
 
 SPECTROGRAMS_LOGGED = 6
@@ -64,6 +74,7 @@ class Run:
     info: schemas.DatasetInfo
     label_names: list[str]
     job: JobDir
+    base_input: tuple[int, int, int]  # (rows, columns, channels) the base sees
     base_weights: str | None  # the base's initial weights file; None: random
     mixed_precision: bool
     train_data: tf.data.Dataset
@@ -79,6 +90,7 @@ class Run:
             len(self.label_names),
             architecture=options.architecture,
             image_size=options.image_size,
+            full_resolution=options.full_resolution,
             weights=base_weights,
             dropout=options.dropout,
             freeze_batchnorm=options.weights != "none",
@@ -121,6 +133,8 @@ def train(
     With a seed, the run is repeatable on a CPU: seeded weights, shuffles, crops and masks, and
     TensorFlow's deterministic ops (tf.config.experimental.enable_op_determinism).
     """
+    if args.ensemble > 1:
+        return train_ensemble(args, extra_callbacks)
     run = prepare(args)
     with inputs.data_errors(args.data_dir):
         _log_spectrograms(run.job.logs, run.validation_data, run.label_names)
@@ -145,9 +159,22 @@ def prepare(args: TrainOptions) -> Run:
     for split in ("train", "validation"):
         if not inputs.split_size(info, split):
             raise DatasetFormatError(f"{args.data_dir}: the {split} split has no examples")
-    base_weights = resolve_weights(args.weights, args.architecture)
+    base_input = base_input_shape(
+        info.image.height,
+        info.image.width,
+        architecture=args.architecture,
+        image_size=args.image_size,
+        full_resolution=args.full_resolution,
+    )
+    if args.init_from:
+        initial_base = _exported_base(args, info, base_input)
+    else:
+        base_weights = resolve_weights(args.weights, args.architecture)
     job = JobDir(args.job_dir)
     job.start_run(args)
+    if args.init_from:
+        base_weights = job.checkpoint(INIT_WEIGHTS)
+        initial_base.save_weights(base_weights)
     mixed_precision = _log_devices() and args.mixed_precision
     multi_label = multilabel.wanted(args.multi_label, info.counts.windows_per_label)
     train_data = inputs.train_dataset(
@@ -170,12 +197,45 @@ def prepare(args: TrainOptions) -> Run:
         info=info,
         label_names=label_names,
         job=job,
+        base_input=base_input,
         base_weights=base_weights,
         mixed_precision=mixed_precision,
         train_data=train_data,
         validation_data=validation_data,
         multi_label=multi_label,
     )
+
+
+def _exported_base(
+    args: TrainOptions, info: schemas.DatasetInfo, base_input: tuple[int, int, int]
+) -> keras.Model:
+    """The base of the export --init-from names, once it is known to fit this run: the same
+    front end (spectrogram parameters and image size), architecture and base input."""
+    exported, _, exported_info = load_exported_model(args.init_from)
+    refused = f"--init-from {args.init_from}: "
+    front_end = []
+    for part in ("spectrogram", "image"):
+        theirs = dataclasses.asdict(getattr(exported_info, part))
+        ours = dataclasses.asdict(getattr(info, part))
+        front_end += [f"{name} {theirs[name]} there, {ours[name]} here"
+                      for name in ours if theirs[name] != ours[name]]  # fmt: skip
+    if front_end:
+        raise TrainerError(
+            f"{refused}trained on another front end than {args.data_dir} "
+            f"({', '.join(front_end)}); build the data with the export's dataset.json settings"
+        )
+    base = base_of(exported)
+    if base.name != BASE_NAMES[args.architecture]:
+        raise TrainerError(
+            f"{refused}its base is {base.name}, not --architecture {args.architecture}'s"
+        )
+    exported_input = tuple(base.input.shape[1:])
+    if exported_input != base_input:
+        raise TrainerError(
+            f"{refused}its base takes {'x'.join(map(str, exported_input))}, this run's "
+            f"{'x'.join(map(str, base_input))} (--image-size, --full-resolution)"
+        )
+    return base
 
 
 def fit_phase(
@@ -210,12 +270,7 @@ def fit_phase(
         steps_per_epoch=steps_per_epoch,
         shuffle=False,  # the dataset shuffles itself
         verbose=1 if on_terminal else 0,
-        callbacks=[
-            Validation(run.validation_data, run.label_names, args.label_smoothing, run.multi_label),
-            *([] if on_terminal else [EpochLog()]),
-            *_callbacks(args, job, backup_dir),
-            *extra_callbacks,
-        ],
+        callbacks=[*_callbacks(run, backup_dir, on_terminal), *extra_callbacks],
     )
     model.save_weights(job.phase_weights(phase.number))
     if tf.io.gfile.exists(backup_dir):
@@ -223,14 +278,46 @@ def fit_phase(
     write_json_file(job.state, {"phases_done": phase.number})
 
 
+def train_ensemble(
+    args: TrainOptions, extra_callbacks: Sequence[keras.callbacks.Callback] = ()
+) -> dict[str, Any]:
+    """Trains args.ensemble members, each a run of train() in JOB_DIR/members/K with seed
+    seed + K, then exports and evaluates the mean of their exported models as one model."""
+    run = prepare(args)
+    members = []
+    for index in range(args.ensemble):
+        member = dataclasses.replace(
+            args,
+            job_dir=run.job.member(index),
+            seed=None if args.seed is None else args.seed + index,
+            ensemble=1,
+        )
+        train(member, extra_callbacks)
+        members.append(load_exported_model(member.job_dir)[0])
+    export_dir, metrics, detected = _export_and_evaluate(run, ensemble(members))
+    print(_summary(run, export_dir, metrics, detected))
+    return metrics
+
+
 def finish(run: Run) -> dict[str, Any]:
     """Exports the best epoch's model (in float32, for any device) with, for a single-label
     model with the background class, its detection threshold chosen on validation; evaluates
     it on the test split when there is one, prints the summary; returns the test metrics or
     {}."""
-    args = run.options
     model = run.new_model(None, mixed_precision=False)
     model.load_weights(run.job.checkpoint(BEST_WEIGHTS))
+    export_dir, metrics, detected = _export_and_evaluate(run, model)
+    print(_summary(run, export_dir, metrics, detected))
+    return metrics
+
+
+def _export_and_evaluate(
+    run: Run, model: keras.Model
+) -> tuple[str, dict[str, Any], detection.Detection | None]:
+    """Exports the run's final model, with multi-label thresholds or its detection threshold,
+    and evaluates it on the test split when there is one; returns the export dir, the test
+    metrics or {}, and the detection threshold or None."""
+    args = run.options
     export_dir = export_model(model, args.job_dir, args.data_dir, tflite=args.export_tflite)
     thresholds = None
     if run.multi_label:  # F1-optimal per species on validation, exported beside the model
@@ -246,8 +333,7 @@ def finish(run: Run) -> dict[str, Any]:
     if inputs.split_size(run.info, "test"):
         metrics = evaluate(model, args.data_dir, "test", args.job_dir, batch_size=args.batch_size,
                            thresholds=thresholds)  # fmt: skip
-    print(_summary(run, export_dir, metrics, detected))
-    return metrics
+    return export_dir, metrics, detected
 
 
 def _has_detection(run: Run) -> bool:
@@ -296,7 +382,11 @@ def _compile(
     multi_label: bool = False,
 ) -> None:
     optimizer = keras.optimizers.Adam(
-        learning_rate, epsilon=args.epsilon, weight_decay=args.weight_decay or None
+        learning_rate,
+        epsilon=args.epsilon,
+        weight_decay=args.weight_decay or None,
+        use_ema=bool(args.ema_momentum),
+        ema_momentum=args.ema_momentum,
     )
     if multi_label:
         model.compile(
@@ -317,11 +407,22 @@ def _compile(
     )
 
 
-def _callbacks(args: TrainOptions, job: JobDir, backup_dir: str) -> list[keras.callbacks.Callback]:
+def _callbacks(run: Run, backup_dir: str, on_terminal: bool) -> list[keras.callbacks.Callback]:
+    """The callbacks of fit, in order: at an epoch's end, Validation, BestEpoch and the last
+    checkpoint see the moving average of the weights with --ema-momentum (a SwapEMAWeights puts
+    it into the model), and Backup the weights in training (a second one swaps them back), so
+    that --resume goes on from what the optimizer trained. After the last epoch the model
+    holds the average (Keras' finalize_variable_values), which the phase's weights keep."""
+    args, job = run.options, run.job
+    averaged = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if args.ema_momentum else []
     return [
+        *averaged,
+        Validation(run.validation_data, run.label_names, args.label_smoothing, run.multi_label),
+        *([] if on_terminal else [EpochLog()]),
         BestEpoch(job.checkpoint(BEST_WEIGHTS), job.checkpoint(BEST_STATE), args.best_by),
-        Backup(backup_dir, args.backup_every_steps),
         keras.callbacks.ModelCheckpoint(job.checkpoint(LAST_WEIGHTS), save_weights_only=True),
+        *(keras.callbacks.SwapEMAWeights(swap_on_epoch=True) for _ in averaged),
+        Backup(backup_dir, args.backup_every_steps),
         keras.callbacks.TensorBoard(job.logs, write_graph=False),
         keras.callbacks.CSVLogger(job.history, append=True),
     ]
@@ -363,19 +464,16 @@ def _history(job: JobDir) -> list[dict[str, str]]:
 def _summary(
     run: Run, export_dir: str, metrics: dict[str, Any], detected: detection.Detection | None
 ) -> str:
-    """One screen about the finished run."""
+    """One screen about the finished run (or ensemble)."""
     args, job, info = run.options, run.job, run.info
-    history = _history(job)
-    best = read_json_file(job.checkpoint(BEST_STATE))
     counts = ", ".join(f"{split} {info.counts.examples[split]}" for split in schemas.SPLITS)
     lines = [
         f"Training finished in {args.job_dir}",
         f"  data:        {args.data_dir}: {len(run.label_names)} species; examples {counts}",
         f"  epochs:      {args.head_epochs} head only, then {args.base_epochs} with the base "
-        f"(from {args.unfreeze_from or 'its first layer'}); image size {args.image_size}",
-        f"  best epoch:  {best['epoch'] + 1} of {len(history)} by {best['by']}: "
-        f"{_validation(best)} (the exported model)",
-        f"  last epoch:  {_validation(history[-1])}",
+        f"(from {args.unfreeze_from or 'its first layer'}); the base sees "
+        f"{'x'.join(map(str, run.base_input))}",
+        *(_members(run) if args.ensemble > 1 else _epochs(job)),
         f"  evaluation:  {summarize(metrics) if metrics else 'no test examples'}",
         f"  exported:    {export_dir} (model.keras, saved_model/, labels.txt, dataset.json"
         f"{', detection.json' if detected else ''}{', model.tflite' if args.export_tflite else ''})",
@@ -384,10 +482,33 @@ def _summary(
             if _has_detection(run)
             else []
         ),
-        f"  history:     {job.history}; metrics: {job.metrics('test')}",
-        f"  TensorBoard: tensorboard --logdir {job.logs}",
+        f"  metrics:     {job.metrics('test')}",
     ]
     return "\n".join(lines)
+
+
+def _epochs(job: JobDir) -> list[str]:
+    history = _history(job)
+    best = read_json_file(job.checkpoint(BEST_STATE))
+    return [
+        f"  best epoch:  {best['epoch'] + 1} of {len(history)} by {best['by']}: "
+        f"{_validation(best)} (the exported model)",
+        f"  last epoch:  {_validation(history[-1])}",
+        f"  history:     {job.history}",
+        f"  TensorBoard: tensorboard --logdir {job.logs}",
+    ]
+
+
+def _members(run: Run) -> list[str]:
+    args = run.options
+    seeds = "none" if args.seed is None else f"{args.seed} to {args.seed + args.ensemble - 1}"
+    lines = [f"  ensemble:    the mean of {args.ensemble} members (seeds {seeds}), each its "
+             f"run's best epoch:"]  # fmt: skip
+    for index in range(args.ensemble):
+        member = JobDir(run.job.member(index))
+        best = read_json_file(member.checkpoint(BEST_STATE))
+        lines.append(f"    {member.path}: epoch {best['epoch'] + 1}, {_validation(best)}")
+    return lines
 
 
 def _validation(row: dict[str, Any]) -> str:
