@@ -85,15 +85,18 @@ def test_background_windows_come_only_from_the_background_files_each_in_one_spli
                 assert recording not in files
     assert set(splits_of) == set(files)  # every background file gave windows ...
     assert all(len(splits) == 1 for splits in splits_of.values())  # ... in one split
-    assert set().union(*splits_of.values()) == set(SPLITS)
+    # 7 files (one unreadable, wherever its path's hash puts it) fill train and at least one more
+    assert (
+        "train" in set().union(*splits_of.values()) and len(set().union(*splits_of.values())) >= 2
+    )
     for path, name in files.items():  # windows evenly over the whole file
         assert windows[path] == len(even_windows(round(seconds[name] * RATE), 4 * RATE))
     counts = read_dataset_info(output).counts
     for split in SPLITS:
         in_split = [path for path, splits in splits_of.items() if split in splits]
-        assert counts.background_files[split] == len(in_split)
-        assert counts.background_windows[split] == sum(windows[p] for p in in_split)
-        assert counts.per_species[BACKGROUND_LABEL].examples[split] == sum(
+        assert counts.background_files.get(split, 0) == len(in_split)
+        assert counts.background_windows.get(split, 0) == sum(windows[p] for p in in_split)
+        assert counts.per_species[BACKGROUND_LABEL].examples.get(split, 0) == sum(
             windows[p] for p in in_split
         )
     failures = [json.loads(line) for line in Path(output, FAILURES_FILE).read_text().splitlines()]
