@@ -7,6 +7,7 @@ own), 130 interrupted.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
@@ -34,6 +35,22 @@ def quiet_start(*loggers: str) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     for name in loggers:
         logging.getLogger(name).setLevel(logging.INFO)
+
+
+def fraction_below_one(value: str) -> float:
+    """An argparse type: a number from 0 to below 1 (an overlap, a share, a momentum)."""
+    number = float(value)
+    if not 0.0 <= number < 1.0:
+        raise argparse.ArgumentTypeError("must be at least 0 and less than 1")
+    return number
+
+
+def positive_int(value: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
 
 
 def one_line(error: BaseException) -> str:

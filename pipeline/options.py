@@ -7,6 +7,7 @@ import dataclasses
 
 from frontend.audio import DECODERS
 from frontend.snippets import SnippetSelection
+from pipeline import cli
 from pipeline.annotations import options as annotation_options
 from pipeline.catalog import LAYOUTS, Selections
 from schemas import SEED_FRONT_END, SpectrogramParams, compression_of
@@ -54,13 +55,6 @@ def _fractions(text: str) -> dict[str, float]:
     if len(values) != 3 or any(v < 0 for v in values) or abs(sum(values) - 1.0) > 1e-6:
         raise argparse.ArgumentTypeError(f"{text!r}: three non-negative fractions adding up to 1")
     return dict(zip(("train", "validation", "test"), values, strict=True))
-
-
-def _overlap(text: str) -> float:
-    value = float(text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"{text}: an overlap from 0 to below 1")
-    return value
 
 
 def _types(text: str) -> tuple[str, ...]:
@@ -244,7 +238,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--train-overlap",
-        type=_overlap,
+        type=cli.fraction_below_one,
         default=_DEFAULT_SNIPPETS.train_overlap,
         help="training split only: windows of every recording overlapping by this fraction (0 "
         "to <1), kept where their energy reaches --cutoff of the loudest window's; validation "

@@ -21,24 +21,10 @@ from trainer import TrainerError
 from trainer.prediction.writers import FORMAT_OF_SUFFIX, FORMATS
 
 
-def _fraction(value: str) -> float:
-    number = float(value)
-    if not 0.0 <= number < 1.0:
-        raise argparse.ArgumentTypeError("must be at least 0 and less than 1")
-    return number
-
-
 def _probability(value: str) -> float:
     number = float(value)
     if not 0.0 <= number <= 1.0:
         raise argparse.ArgumentTypeError("must be from 0 to 1")
-    return number
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
     return number
 
 
@@ -58,7 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="recordings (any format the builder reads): files, folders or globs, local or gs://",
     )
     add("--model", required=True, help="job dir of trainer.task, or its export dir")
-    add("--top-k", type=_positive, default=3, help="species listed per file (default: 3)")
+    add("--top-k", type=cli.positive_int, default=3, help="species listed per file (default: 3)")
     add(
         "--aggregate",
         choices=("mean", "max"),
@@ -67,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add(
         "--overlap",
-        type=_fraction,
+        type=cli.fraction_below_one,
         default=0.5,
         help="overlap of consecutive windows, 0 to <1 (default: 0.5)",
     )
@@ -110,10 +96,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="no progress lines or summary on stderr, only the results and errors",
     )
-    add("--batch-size", type=_positive, default=32, help="windows per model call (default: 32)")
+    add(
+        "--batch-size",
+        type=cli.positive_int,
+        default=32,
+        help="windows per model call (default: 32)",
+    )
     add(
         "--workers",
-        type=_positive,
+        type=cli.positive_int,
         default=2,
         help="threads preparing the next files while the model runs (default: 2)",
     )

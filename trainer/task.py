@@ -35,20 +35,6 @@ def _image_size(value: str) -> int:
     return size
 
 
-def _below_one(value: str) -> float:
-    share = float(value)
-    if not 0.0 <= share < 1.0:
-        raise argparse.ArgumentTypeError("must be at least 0 and less than 1")
-    return share
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
-
-
 def parse_args(argv: list[str] | None = None) -> TrainOptions:
     """The trainer's options from its flags; a --preset sets defaults that explicit flags override."""
     parser = _parser()
@@ -91,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     _option(
         data,
         "--background-share",
-        type=_below_one,
+        type=cli.fraction_below_one,
         help="with --balance, the fraction of training examples drawn from the (background) "
         "class, 0 to <1, the species sharing the rest equally (default: the background is "
         "drawn as often as each species)",
@@ -199,7 +185,7 @@ def _parser() -> argparse.ArgumentParser:
     _option(
         fit,
         "--ema-momentum",
-        type=_below_one,
+        type=cli.fraction_below_one,
         help="validate, keep and export an exponential moving average of the weights, each "
         "step average = M * average + (1 - M) * weights (e.g. 0.999); BatchNorm statistics "
         "are not averaged; 0: off (default %(default)s)",
@@ -207,7 +193,7 @@ def _parser() -> argparse.ArgumentParser:
     _option(
         fit,
         "--ensemble",
-        type=_positive,
+        type=cli.positive_int,
         metavar="N",
         help="train N models with seeds --seed, --seed + 1, ... (each a run of its own in "
         "JOB_DIR/members/K) and export one model giving the mean of their probabilities, "
