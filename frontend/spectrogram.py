@@ -152,7 +152,8 @@ def spectrogram(snippets: np.ndarray, params: SpectrogramParams) -> np.ndarray:
     matrix = _frequency_matrix(params, spectrum.shape[-1]).T
     fixed = params.scaling == "fixed"
     db_range = FIXED_DB_TOP - FIXED_DB_FLOOR if fixed else params.db_range
-    fixed_top_db = FIXED_DB_TOP + _full_scale_db(params)  # of |rfft|, the unscaled magnitude
+    # of |rfft|, the unscaled magnitude; only dB images with fixed scaling need it
+    fixed_top_db = FIXED_DB_TOP + _full_scale_db(params) if fixed else None
     if params.normalization == "pcen":
         image = _pcen(_rows(np.square(spectrum, out=spectrum), matrix), params)
         top = np.float32(FIXED_PCEN_TOP) if fixed else image.max(axis=(-2, -1), keepdims=True)
