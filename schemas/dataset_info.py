@@ -15,7 +15,8 @@ from schemas.example import describe_fields
 # snippet, from annotations) and their band (low_hz, high_hz) to the Example and the index;
 # version 4 adds "masked_labels" (labels the loss skips, secondary species); version 5 adds
 # the training split's window choice to "snippets" (train_overlap, train_max_per_recording)
-# and the spectrogram's "scaling" (older versions' images are all "snippet").
+# and the spectrogram's "scaling" (older versions' images are all "snippet"), and the counts
+# of --background-from files and windows (counts.background_files, counts.background_windows).
 FORMAT_VERSION = 5
 READABLE_VERSIONS = (1, 2, 3, 4, 5)
 SPLITS = ("train", "validation", "test")
